@@ -1,0 +1,8 @@
+/* cli-verbs.h: the verbs of msrlens-cli; argv[0] is "msrlens-cli VERB". */
+#pragma once
+
+int cli_project_init (int argc, char **argv);
+int cli_data_fetch   (int argc, char **argv);
+int cli_data_inspect (int argc, char **argv);
+int cli_metrics      (int argc, char **argv);
+int cli_compare      (int argc, char **argv);

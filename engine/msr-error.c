@@ -1,0 +1,3 @@
+#include "msr-error.h"
+
+G_DEFINE_QUARK (msr-error-quark, msr_error)

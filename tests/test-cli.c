@@ -1,0 +1,517 @@
+/* msrlens-cli end to end: exit statuses, messages, and the numbers it
+ * prints against independent oracles (shared/data/oracles). */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+/* Runs msrlens-cli with the given arguments (NULL-terminated), optionally
+ * feeding stdin_text. */
+static void
+run_cli_input (Run *r, const char *stdin_text, const char *first, ...)
+{
+  const char *cli = g_getenv ("MSR_CLI");
+  g_assert_nonnull (cli);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) cli);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char * const *) argv->pdata,
+                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                                (stdin_text ? G_SUBPROCESS_FLAGS_STDIN_PIPE : 0), &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, stdin_text, NULL, &r->out, &r->err, &error);
+  g_assert_no_error (error);
+  r->status = g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
+}
+
+#define run_cli(r, ...) run_cli_input ((r), NULL, __VA_ARGS__)
+
+static char *
+oracle_path (const char *name)
+{
+  const char *shared = g_getenv ("MSR_SHARED_DATA");
+  char *path = shared ? g_build_filename (shared, "oracles", "metrics", name, NULL) : NULL;
+  if (path && !g_file_test (path, G_FILE_TEST_EXISTS))
+    g_clear_pointer (&path, g_free);
+  return path;
+}
+
+#define REQUIRE_ORACLE(var, name)                                                  \
+  g_autofree char *var = oracle_path (name);                                       \
+  if (var == NULL)                                                                 \
+    {                                                                              \
+      g_test_skip ("metric oracles not found: set MSR_SHARED_DATA");               \
+      return;                                                                      \
+    }
+
+static JsonObject *
+parse_object (const char *text, JsonParser **keep)
+{
+  g_autoptr(GError) error = NULL;
+  *keep = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (*keep, text, -1, &error));
+  g_assert_no_error (error);
+  return json_node_get_object (json_parser_get_root (*keep));
+}
+
+static void
+rm_rf (const char *dir)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+/* ---- usage ------------------------------------------------------------- */
+
+static void
+test_usage (void)
+{
+  static const char *const verbs[][2] = {
+    { "project", "init" }, { "data", "fetch" }, { "data", "inspect" }, { "metrics", NULL }, { "compare", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    {
+      g_auto(Run) r = { 0 };
+      if (verbs[i][1])
+        run_cli (&r, verbs[i][0], verbs[i][1], "--help", NULL);
+      else
+        run_cli (&r, verbs[i][0], "--help", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_nonnull (strstr (r.out, "Usage:"));
+      g_assert_nonnull (strstr (r.out, "Example"));
+    }
+  g_auto(Run) none = { 0 };
+  run_cli (&none, NULL);
+  g_assert_cmpint (none.status, ==, 2);
+  g_assert_nonnull (strstr (none.err, "Verbs:"));
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "frobnicate", NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  g_assert_nonnull (strstr (bad.err, "unknown verb 'frobnicate'"));
+  g_auto(Run) group = { 0 };
+  run_cli (&group, "data", NULL);
+  g_assert_cmpint (group.status, ==, 2);
+  g_assert_nonnull (strstr (group.err, "fetch inspect"));
+  g_auto(Run) opt = { 0 };
+  run_cli (&opt, "metrics", "--no-such-option", "x.tsv", NULL);
+  g_assert_cmpint (opt.status, ==, 2);
+  g_assert_cmpstr (opt.out, ==, "");
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void
+assert_block (JsonObject *got, JsonObject *want, const char *where)
+{
+  static const char *const keys[] = { "n", "positives", "auc", "logloss", "gauc",
+                                      "gauc_users_kept", "gauc_users", "gauc_rows_kept" };
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    {
+      JsonNode *g = json_object_get_member (got, keys[k]);
+      JsonNode *w = json_object_get_member (want, keys[k]);
+      if (g == NULL)
+        g_error ("%s: key '%s' missing", where, keys[k]);
+      if (JSON_NODE_HOLDS_NULL (w))
+        {
+          if (!JSON_NODE_HOLDS_NULL (g))
+            g_error ("%s.%s: expected null", where, keys[k]);
+          continue;
+        }
+      double gv = json_node_get_double (g), wv = json_node_get_double (w);
+      if (fabs (gv - wv) > 1e-12 * MAX (1.0, fabs (wv)))
+        g_error ("%s.%s: %.17g, expected %.17g", where, keys[k], gv, wv);
+    }
+}
+
+static JsonObject *
+expected_json (JsonParser **keep)
+{
+  g_autofree char *path = oracle_path ("expected.json");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return parse_object (text, keep);
+}
+
+static void
+test_metrics_oracle (void)
+{
+  REQUIRE_ORACLE (case1, "case1.tsv");
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "metrics", case1, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr(JsonParser) pg = NULL, pw = NULL;
+  JsonObject *got = parse_object (r.out, &pg);
+  JsonObject *want = json_object_get_object_member (expected_json (&pw), "case1.tsv");
+
+  assert_block (json_object_get_object_member (got, "overall"),
+                json_object_get_object_member (want, "overall"), "overall");
+  JsonObject *gs = json_object_get_object_member (got, "scenarios");
+  JsonObject *ws = json_object_get_object_member (want, "scenarios");
+  g_assert_cmpuint (json_object_get_size (gs), ==, json_object_get_size (ws));
+  g_autoptr(GList) names = json_object_get_members (ws);
+  for (GList *l = names; l; l = l->next)
+    {
+      g_assert_true (json_object_has_member (gs, l->data));
+      assert_block (json_object_get_object_member (gs, l->data),
+                    json_object_get_object_member (ws, l->data), l->data);
+    }
+  /* The means follow from the scenario blocks (gamma's AUC is undefined). */
+  JsonObject *macro = json_object_get_object_member (got, "macro_mean");
+  double alpha = json_object_get_double_member (json_object_get_object_member (ws, "alpha"), "auc");
+  double beta = json_object_get_double_member (json_object_get_object_member (ws, "beta"), "auc");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (macro, "auc"), (alpha + beta) / 2, 1e-12);
+  g_assert_cmpint (json_object_get_int_member (macro, "auc_scenarios"), ==, 2);
+  JsonObject *weighted = json_object_get_object_member (got, "weighted_mean");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (weighted, "auc"),
+                                  (1470 * alpha + 1064 * beta) / (1470 + 1064), 1e-12);
+
+  /* The text form says why gamma's AUC is undefined. */
+  g_auto(Run) t = { 0 };
+  run_cli (&t, "metrics", case1, NULL);
+  g_assert_cmpint (t.status, ==, 0);
+  g_assert_nonnull (strstr (t.out, "AUC undefined for 'gamma': it has only positive rows."));
+}
+
+static void
+test_metrics_shards (void)
+{
+  REQUIRE_ORACLE (case1, "case1.tsv");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (case1, &text, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+
+  /* Three shards of interleaved rows, each with the header. */
+  char *shard[3], *state[3];
+  GString *buf[3];
+  for (int k = 0; k < 3; k++)
+    buf[k] = g_string_new (lines[0]), g_string_append_c (buf[k], '\n');
+  for (guint i = 1; lines[i] && lines[i][0]; i++)
+    g_string_append_printf (buf[(i * 7) % 3], "%s\n", lines[i]);
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("shard%d.tsv", k);
+      g_autofree char *sname = g_strdup_printf ("shard%d.acc", k);
+      shard[k] = g_build_filename (tmp, name, NULL);
+      state[k] = g_build_filename (tmp, sname, NULL);
+      g_assert_true (g_file_set_contents (shard[k], buf[k]->str, -1, NULL));
+      g_string_free (buf[k], TRUE);
+      g_auto(Run) r = { 0 };
+      run_cli (&r, "metrics", shard[k], "--state-out", state[k], "--json", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+    }
+
+  g_auto(Run) whole = { 0 }, merged = { 0 }, mixed = { 0 }, piped = { 0 };
+  run_cli (&whole, "metrics", case1, "--json", NULL);
+  run_cli (&merged, "metrics", state[2], state[0], state[1], "--json", NULL);
+  run_cli (&mixed, "metrics", shard[1], state[0], state[2], "--json", NULL);
+  run_cli_input (&piped, text, "metrics", "-", "--json", NULL);
+  g_assert_cmpint (merged.status, ==, 0);
+  /* Bit-identical: the printed JSON (17 significant digits) is the same text. */
+  g_assert_cmpstr (merged.out, ==, whole.out);
+  g_assert_cmpstr (mixed.out, ==, whole.out);
+  g_assert_cmpstr (piped.out, ==, whole.out);
+
+  /* A damaged state file is refused with its name. */
+  g_autofree char *contents = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (state[0], &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (state[0], contents, (gssize) (len / 2), NULL));
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "metrics", state[0], NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "shard0.acc"));
+  for (int k = 0; k < 3; k++)
+    g_free (shard[k]), g_free (state[k]);
+  rm_rf (tmp);
+}
+
+static void
+test_metrics_bad_input (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  static const struct { const char *text; const char *expect; } cases[] = {
+    { "label\tscore\n1\t0.5\n0\tabc\n", "line 3, column 3 (column 'score'): score 'abc' is not a probability" },
+    { "label\tscore\n1\t1.5\n", "score '1.5' is not a probability in [0, 1]" },
+    { "label\tscore\n2\t0.5\n", "label '2' is not 0 or 1" },
+    { "label\tprob\n1\t0.5\n", "no column named 'score'" },
+    { "label\tscore\n1\t0.5\t9\n", "line 2: expected 2 fields as in the header, found 3" },
+    { "label\tscore\n", "no rows" },
+    { "", "empty" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_build_filename (tmp, "pred.tsv", NULL);
+      g_assert_true (g_file_set_contents (path, cases[i].text, -1, NULL));
+      g_auto(Run) r = { 0 };
+      run_cli (&r, "metrics", path, NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_cmpstr (r.out, ==, "");
+      if (!strstr (r.err, "pred.tsv") || !strstr (r.err, cases[i].expect))
+        g_error ("case %u: '%s' lacks '%s'", i, r.err, cases[i].expect);
+    }
+  g_auto(Run) missing = { 0 };
+  run_cli (&missing, "metrics", "/nonexistent/p.tsv", NULL);
+  g_assert_cmpint (missing.status, ==, 1);
+  g_assert_nonnull (strstr (missing.err, "/nonexistent/p.tsv"));
+  rm_rf (tmp);
+}
+
+/* ---- compare ------------------------------------------------------------ */
+
+static void
+test_compare_oracle (void)
+{
+  REQUIRE_ORACLE (a, "case2-a.tsv");
+  REQUIRE_ORACLE (b, "case2-b.tsv");
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "compare", a, b, "--json", "--replicates", "300", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr(JsonParser) pg = NULL, pw = NULL;
+  JsonObject *overall = json_object_get_object_member (parse_object (r.out, &pg), "overall");
+  JsonObject *want = json_object_get_object_member (expected_json (&pw), "case2 (a vs b)");
+  JsonObject *dl = json_object_get_object_member (want, "delong");
+  static const char *const pairs[][2] = {
+    { "auc_a", "auc_a" }, { "auc_b", "auc_b" }, { "delta_auc", "delta" }, { "delong_var", "var" },
+    { "delong_z", "z" }, { "delong_p", "p" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    {
+      double g = json_object_get_double_member (overall, pairs[i][0]);
+      double w = json_object_get_double_member (dl, pairs[i][1]);
+      if (fabs (g - w) > 1e-9 * fabs (w))
+        g_error ("%s: %.17g, expected %.17g", pairs[i][0], g, w);
+    }
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (overall, "relaimpr"),
+                                  json_object_get_double_member (want, "relaimpr_b_over_a"), 1e-9);
+  /* The bootstrap interval of ΔAUC brackets the estimate and excludes 0 here
+   * (z = 5.6). */
+  JsonArray *ci = json_object_get_array_member (overall, "delta_auc_ci");
+  double lo = json_array_get_double_element (ci, 0), hi = json_array_get_double_element (ci, 1);
+  double d = json_object_get_double_member (overall, "delta_auc");
+  g_assert_true (lo < d && d < hi && lo > 0);
+}
+
+static void
+test_compare_mismatch (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (tmp, "a.tsv", NULL);
+  g_autofree char *b = g_build_filename (tmp, "b.tsv", NULL);
+  g_autofree char *c = g_build_filename (tmp, "c.tsv", NULL);
+  g_assert_true (g_file_set_contents (a, "id\tlabel\tscore\n1\t1\t0.9\n2\t0\t0.2\n3\t1\t0.4\n", -1, NULL));
+  g_assert_true (g_file_set_contents (b, "id\tlabel\tscore\n1\t1\t0.8\n3\t0\t0.3\n2\t1\t0.5\n", -1, NULL));
+  g_assert_true (g_file_set_contents (c, "label\tscore\n1\t0.8\n0\t0.3\n", -1, NULL));
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "compare", a, b, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "row 2"));
+  g_assert_nonnull (strstr (r.err, "the id differs ('2' vs '3')"));
+  g_auto(Run) r2 = { 0 };
+  run_cli (&r2, "compare", a, c, NULL);
+  g_assert_cmpint (r2.status, ==, 1);
+  g_assert_nonnull (strstr (r2.err, "has 3 rows but"));
+  rm_rf (tmp);
+}
+
+/* ---- projects and data -------------------------------------------------- */
+
+static char *
+movielens_dir (void)
+{
+  const char *shared = g_getenv ("MSR_SHARED_DATA");
+  char *dir = shared ? g_build_filename (shared, "movielens-100k", NULL) : NULL;
+  if (dir && !g_file_test (dir, G_FILE_TEST_IS_DIR))
+    g_clear_pointer (&dir, g_free);
+  return dir;
+}
+
+static void
+test_project_movielens (void)
+{
+  g_autofree char *ml = movielens_dir ();
+  if (ml == NULL)
+    {
+      g_test_skip ("MovieLens-100K not found: set MSR_SHARED_DATA");
+      return;
+    }
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *proj = g_build_filename (tmp, "ml-genre", NULL);
+  g_auto(Run) init = { 0 };
+  run_cli (&init, "project", "init", proj, "--movielens-100k", ml, "--scenarios", "genre", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  g_assert_nonnull (strstr (init.out, "99,990 rows"));
+
+  g_auto(Run) again = { 0 };
+  run_cli (&again, "project", "init", proj, "--movielens-100k", ml, NULL);
+  g_assert_cmpint (again.status, ==, 1);
+  g_assert_nonnull (strstr (again.err, "already exists"));
+
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "data", "inspect", proj, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = parse_object (r.out, &parser);
+  JsonArray *scen = json_object_get_array_member (o, "scenarios");
+  g_assert_cmpuint (json_array_get_length (scen), ==, 5);
+  JsonObject *family = json_array_get_object_element (scen, 0);
+  g_assert_cmpstr (json_object_get_string_member (family, "name"), ==, "Family");
+  g_assert_cmpint (json_object_get_int_member (family, "rows"), ==, 10862);
+  g_assert_cmpint (json_object_get_int_member (family, "users"), ==, 890);
+  g_assert_cmpint (json_object_get_int_member (family, "items"), ==, 172);
+  g_assert_cmpint (json_object_get_int_member (family, "test"), ==, 2145);
+  g_assert_cmpint (json_object_get_int_member (o, "users_in_all_scenarios"), ==, 849);
+  g_assert_cmpint (json_object_get_int_member (o, "dropped_rows"), ==, 10);
+  JsonArray *matrix = json_object_get_array_member (json_object_get_object_member (o, "user_overlap_jaccard"), "matrix");
+  g_assert_cmpfloat_with_epsilon (json_array_get_double_element (json_array_get_array_element (matrix, 0), 1),
+                                  890.0 / 943.0, 1e-12);
+
+  g_auto(Run) t = { 0 };
+  run_cli (&t, "data", "inspect", proj, "--split", "test", NULL);
+  g_assert_cmpint (t.status, ==, 0);
+  g_assert_nonnull (strstr (t.out, "19,993"));
+  rm_rf (tmp);
+}
+
+static void
+test_project_csv_errors (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (tmp, "clicks.csv", NULL);
+  g_autoptr(GString) s = g_string_new ("uid,iid,dom,click\n");
+  for (int i = 0; i < 500; i++)
+    g_string_append_printf (s, "u%d,i%d,%s,%d\n", i % 40, i % 60, i % 4 ? "feed" : "search", i % 3 == 0);
+  g_string_append (s, "u1,i1,feed,\"unterminated\n");
+  g_assert_true (g_file_set_contents (csv, s->str, -1, NULL));
+  g_autofree char *proj = g_build_filename (tmp, "p", NULL);
+
+  /* An unknown column: the available ones are listed, nothing is written. */
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "project", "init", proj, "--csv", csv, "--label", "clicked", "--scenario", "dom",
+           "--user", "uid", "--item", "iid", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "no column named 'clicked'"));
+  g_assert_nonnull (strstr (r.err, "'uid', 'iid', 'dom', 'click'"));
+  g_assert_false (g_file_test (proj, G_FILE_TEST_EXISTS));
+
+  /* A malformed row deep in the file: reported, and no project is left. */
+  g_auto(Run) r2 = { 0 };
+  run_cli (&r2, "project", "init", proj, "--csv", csv, "--label", "click", "--scenario", "dom",
+           "--user", "uid", "--item", "iid", NULL);
+  g_assert_cmpint (r2.status, ==, 1);
+  g_assert_nonnull (strstr (r2.err, "clicks.csv: line 502"));
+  g_assert_nonnull (strstr (r2.err, "unterminated"));
+  g_assert_nonnull (strstr (r2.err, "not created"));
+  g_assert_false (g_file_test (proj, G_FILE_TEST_EXISTS));
+
+  /* Fixed, it works, and the input file is untouched. */
+  g_autofree char *before = g_compute_checksum_for_string (G_CHECKSUM_SHA256, s->str, -1);
+  g_string_truncate (s, s->len - strlen ("u1,i1,feed,\"unterminated\n"));
+  g_assert_true (g_file_set_contents (csv, s->str, -1, NULL));
+  g_auto(Run) r3 = { 0 };
+  run_cli (&r3, "project", "init", proj, "--csv", csv, "--label", "click", "--scenario", "dom",
+           "--user", "uid", "--item", "iid", "--split", "random", "--seed", "5", NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  g_assert_nonnull (strstr (r3.out, "500 rows"));
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (csv, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, s->str);
+  (void) before;
+
+  /* A broken project folder. */
+  g_autofree char *desc = g_build_filename (proj, "project.msrlens", NULL);
+  g_assert_true (g_file_set_contents (desc, "[project]\nformat=1\n[dataset]\nkind=csv\npath=clicks.csv\n", -1, NULL));
+  g_auto(Run) r4 = { 0 };
+  run_cli (&r4, "data", "inspect", proj, NULL);
+  g_assert_cmpint (r4.status, ==, 1);
+  g_assert_nonnull (strstr (r4.err, "project.msrlens: [dataset] label: missing"));
+  rm_rf (tmp);
+}
+
+static void
+test_data_fetch (void)
+{
+  g_autofree char *ml = movielens_dir ();
+  if (ml == NULL)
+    {
+      g_test_skip ("MovieLens-100K not found: set MSR_SHARED_DATA");
+      return;
+    }
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *dest = g_build_filename (tmp, "datasets", NULL);
+  g_autofree char *expect = g_build_filename (dest, "ml-100k", NULL);
+
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "data", "fetch", "movielens-100k", "--from", ml, "--dest", dest, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *line = g_strdup_printf ("%s\n", expect);
+  g_assert_cmpstr (r.out, ==, line);
+  /* A second fetch finds it and verifies it. */
+  g_auto(Run) r2 = { 0 };
+  run_cli (&r2, "data", "fetch", "movielens-100k", "--dest", dest, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  g_assert_nonnull (strstr (r2.err, "already"));
+
+  /* A download that is not the official archive is refused before unpacking. */
+  g_autofree char *fake = g_build_filename (tmp, "ml-100k.zip", NULL);
+  g_assert_true (g_file_set_contents (fake, "PK\003\004 not really a zip", -1, NULL));
+  g_autofree char *url = g_filename_to_uri (fake, NULL, NULL);
+  g_autofree char *dest2 = g_build_filename (tmp, "other", NULL);
+  g_auto(Run) r3 = { 0 };
+  run_cli (&r3, "data", "fetch", "movielens-100k", "--url", url, "--dest", dest2, NULL);
+  g_assert_cmpint (r3.status, ==, 1);
+  g_assert_nonnull (strstr (r3.err, "ml-100k.zip"));
+  g_autofree char *unpacked = g_build_filename (dest2, "ml-100k", NULL);
+  g_assert_false (g_file_test (unpacked, G_FILE_TEST_EXISTS));
+
+  /* A local copy with a damaged file is refused, naming it. */
+  g_autofree char *bad = g_build_filename (tmp, "bad", NULL);
+  g_autofree char *cmd = g_strdup_printf ("cp -r '%s' '%s' && chmod -R u+w '%s' && printf x >> '%s/u.item'", ml, bad, bad, bad);
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_autofree char *dest3 = g_build_filename (tmp, "third", NULL);
+  g_auto(Run) r4 = { 0 };
+  run_cli (&r4, "data", "fetch", "movielens-100k", "--from", bad, "--dest", dest3, NULL);
+  g_assert_cmpint (r4.status, ==, 1);
+  g_assert_nonnull (strstr (r4.err, "u.item"));
+  rm_rf (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli/usage", test_usage);
+  g_test_add_func ("/cli/metrics/oracle", test_metrics_oracle);
+  g_test_add_func ("/cli/metrics/shards", test_metrics_shards);
+  g_test_add_func ("/cli/metrics/bad-input", test_metrics_bad_input);
+  g_test_add_func ("/cli/compare/oracle", test_compare_oracle);
+  g_test_add_func ("/cli/compare/mismatch", test_compare_mismatch);
+  g_test_add_func ("/cli/project/movielens", test_project_movielens);
+  g_test_add_func ("/cli/project/csv-errors", test_project_csv_errors);
+  g_test_add_func ("/cli/data/fetch", test_data_fetch);
+  return g_test_run ();
+}

@@ -1,0 +1,798 @@
+/* test-ui.c: the application window, driven headless under Xvfb.
+ *
+ * One LensApplication for the whole process (GTK allows one gtk_init); each
+ * test closes the windows it opened. Expected values come from the fixture
+ * this file writes (counted here, independently of the engine), from the
+ * published MovieLens-100K figures, or from the engine's own statistics API
+ * where the brief asks for agreement with it. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "lens-application.h"
+#include "lens-format.h"
+#include "lens-scenario-row.h"
+#include "lens-window.h"
+#include "msr-demo.h"
+#include "msr-project.h"
+
+static LensApplication *app;
+static char *tmp_root;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Iterates the main context until cond holds. The deadline only guards
+ * against a hang; nothing is asserted about how long it took. */
+static gboolean
+iterate_until (Condition cond,
+               gpointer  data)
+{
+  gint64 deadline = g_get_monotonic_time () + 50 * G_USEC_PER_SEC;
+  guint ticker = g_timeout_add (20, tick, NULL);
+  gboolean ok;
+
+  while (!(ok = cond (data)) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (ticker);
+  return ok;
+}
+
+static void
+iterate_a_little (void)
+{
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static gboolean
+window_not_loading (gpointer data)
+{
+  return g_strcmp0 (lens_window_get_visible_page (data), "loading") != 0;
+}
+
+static gboolean
+no_windows (gpointer data)
+{
+  return gtk_application_get_windows (GTK_APPLICATION (app)) == NULL;
+}
+
+static gboolean
+pointer_cleared (gpointer data)
+{
+  return *(gpointer *) data == NULL;
+}
+
+static void
+close_all_windows (void)
+{
+  g_autoptr(GList) windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_destroy (l->data);
+  g_assert_true (iterate_until (no_windows, NULL));
+}
+
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return w;
+    }
+  return NULL;
+}
+
+static gboolean
+toplevel_shown (gpointer data)
+{
+  return find_toplevel (GPOINTER_TO_SIZE (data)) != NULL;
+}
+
+/* The window's page stack: the GtkStack with a "greeter" page. */
+static GtkStack *
+find_page_stack (GtkWidget *root)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkStack *found;
+
+      if (GTK_IS_STACK (c) && gtk_stack_get_child_by_name (GTK_STACK (c), "greeter") != NULL)
+        return GTK_STACK (c);
+      if ((found = find_page_stack (c)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static LensWindow *
+window_for_dir (const char *dir)
+{
+  g_autoptr(GFile) want = g_file_new_for_path (dir);
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l; l = l->next)
+    {
+      GFile *shown;
+
+      if (!LENS_IS_WINDOW (l->data))
+        continue;
+      shown = lens_window_get_project_dir (l->data);
+      if (shown != NULL && g_file_equal (shown, want))
+        return l->data;
+    }
+  return NULL;
+}
+
+static LensWindow *
+new_window (void)
+{
+  LensWindow *window = lens_window_new (app);
+
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+/* Opens dir in a new window and waits for the load to end. */
+static LensWindow *
+open_and_wait (const char *dir)
+{
+  LensWindow *window = new_window ();
+  g_autoptr(GFile) file = g_file_new_for_path (dir);
+
+  lens_window_open_project (window, file);
+  g_assert_true (iterate_until (window_not_loading, window));
+  return window;
+}
+
+static void
+rm_rf (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static char *
+make_temp_dir (const char *name)
+{
+  static guint counter;
+  char *dir = g_strdup_printf ("%s/%s-%u", tmp_root, name, counter++);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  return dir;
+}
+
+/* ---- the CSV fixture ---------------------------------------------------- */
+
+#define N_FIXTURE_SCENARIOS 3
+static const char *fixture_scenarios[N_FIXTURE_SCENARIOS] = { "north", "south", "west" };
+
+typedef struct {
+  char    *csv;
+  char    *project_dir;
+  guint64  rows[N_FIXTURE_SCENARIOS];
+  guint64  positives[N_FIXTURE_SCENARIOS];
+  guint    users[N_FIXTURE_SCENARIOS];
+  guint    items[N_FIXTURE_SCENARIOS];
+} Fixture;
+
+static void
+fixture_free (Fixture *f)
+{
+  g_free (f->csv);
+  g_free (f->project_dir);
+  g_free (f);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Fixture, fixture_free)
+
+static int
+fixture_scenario_index (const char *name)
+{
+  for (int s = 0; s < N_FIXTURE_SCENARIOS; s++)
+    if (g_strcmp0 (fixture_scenarios[s], name) == 0)
+      return s;
+  return -1;
+}
+
+/* Writes a seeded CSV of n_rows rows and counts, per scenario, its rows,
+ * positives and distinct users and items; then makes a project of it. */
+static Fixture *
+fixture_new (guint n_rows)
+{
+  Fixture *f = g_new0 (Fixture, 1);
+  g_autofree char *data_dir = make_temp_dir ("data");
+  g_autoptr(GString) csv = g_string_new ("scenario,user,item,label\n");
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261128);
+  gboolean seen_user[N_FIXTURE_SCENARIOS][40] = { { 0 } };
+  gboolean seen_item[N_FIXTURE_SCENARIOS][25] = { { 0 } };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = NULL;
+  MsrCsvSchema schema = {
+    .label_column = (char *) "label",
+    .scenario_column = (char *) "scenario",
+    .user_column = (char *) "user",
+    .item_column = (char *) "item",
+    .delimiter = ',',
+  };
+  MsrSplitOptions split;
+
+  for (guint r = 0; r < n_rows; r++)
+    {
+      /* Uneven scenario sizes so that a mixed-up row is noticed. */
+      guint s = r % 6 == 0 ? 0 : (r % 6 < 3 ? 1 : 2);
+      guint u = g_rand_int_range (rand, 0, 40);
+      guint i = g_rand_int_range (rand, 0, 25);
+      guint label = g_rand_int_range (rand, 0, 100) < (s == 0 ? 30 : s == 1 ? 55 : 70);
+
+      g_string_append_printf (csv, "%s,u%u,i%u,%u\n", fixture_scenarios[s], u, i, label);
+      f->rows[s]++;
+      f->positives[s] += label;
+      if (!seen_user[s][u])
+        f->users[s]++;
+      if (!seen_item[s][i])
+        f->items[s]++;
+      seen_user[s][u] = TRUE;
+      seen_item[s][i] = TRUE;
+    }
+
+  f->csv = g_build_filename (data_dir, "clicks.csv", NULL);
+  g_assert_true (g_file_set_contents (f->csv, csv->str, csv->len, NULL));
+
+  f->project_dir = make_temp_dir ("csv-project");
+  msr_split_options_init (&split);
+  split.method = MSR_SPLIT_METHOD_RANDOM;
+  project = msr_project_create_csv (f->project_dir, f->csv, &schema, &split, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (project);
+  return f;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_format (void)
+{
+  struct { guint64 n; const char *text; } counts[] = {
+    { 0, "0" }, { 7, "7" }, { 999, "999" }, { 1000, "1,000" },
+    { 99990, "99,990" }, { 1234567, "1,234,567" },
+    { G_MAXUINT64, "18,446,744,073,709,551,615" },
+  };
+  g_autofree char *half = lens_format_percent (0.5);
+  g_autofree char *ml = lens_format_percent (55385.0 / 99990.0);
+  g_autofree char *one = lens_format_percent (1.0);
+  g_autofree char *nan_text = lens_format_percent (NAN);
+
+  /* gtk_test_init runs the tests in the C or en_US locale: "," groups. */
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_autofree char *text = lens_format_count (counts[i].n);
+      g_assert_cmpstr (text, ==, counts[i].text);
+    }
+  g_assert_cmpstr (half, ==, "50.0%");
+  g_assert_cmpstr (ml, ==, "55.4%");
+  g_assert_cmpstr (one, ==, "100.0%");
+  g_assert_cmpstr (nan_text, ==, "–");
+}
+
+static void
+test_greeter (void)
+{
+  LensWindow *window;
+  const char *app_actions[] = { "quit", "about", "shortcuts", "open" };
+  struct { const char *action; const char *accel; } accels[] = {
+    { "app.quit", "<Control>q" },
+    { "app.open", "<Control>o" },
+    { "app.shortcuts", "F1" },
+    { "app.shortcuts", "<Control>question" },
+    { "win.close", "<Control>w" },
+  };
+  GtkIconTheme *theme;
+
+  g_application_activate (G_APPLICATION (app));
+  window = LENS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_true (LENS_IS_WINDOW (window));
+  iterate_a_little ();
+
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "greeter");
+  g_assert_true (lens_window_is_empty (window));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "MSR Lens");
+  g_assert_cmpstr (adw_window_title_get_title (lens_window_get_title_widget (window)), ==, "MSR Lens");
+  g_assert_null (lens_window_get_session (window));
+
+  for (guint i = 0; i < G_N_ELEMENTS (app_actions); i++)
+    g_assert_true (g_action_group_has_action (G_ACTION_GROUP (app), app_actions[i]));
+
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    {
+      g_auto(GStrv) set = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                 accels[i].action);
+      g_assert_true (g_strv_contains ((const char * const *) set, accels[i].accel));
+    }
+
+  /* The bundle holds the icon, CSS and shortcuts window where GTK and
+   * libadwaita look for them. */
+  g_assert_true (g_resources_get_info (MSR_RESOURCE_PATH "/style.css", 0, NULL, NULL, NULL));
+  g_assert_true (g_resources_get_info (MSR_RESOURCE_PATH "/gtk/help-overlay.ui", 0, NULL, NULL, NULL));
+  theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (window)));
+  g_assert_true (gtk_icon_theme_has_icon (theme, MSR_APP_ID));
+  g_assert_true (gtk_icon_theme_has_icon (theme, MSR_APP_ID "-symbolic"));
+
+  /* win.close (Ctrl+W) closes the window. */
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.close", NULL));
+  g_assert_true (iterate_until (no_windows, NULL));
+  g_assert_true (iterate_until (pointer_cleared, &window));
+}
+
+static void
+test_about_and_shortcuts (void)
+{
+  GtkWindow *about, *shortcuts;
+  g_autofree char *name = NULL, *version = NULL, *developer = NULL;
+  GtkLicense license;
+
+  g_application_activate (G_APPLICATION (app));
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  g_assert_true (iterate_until (toplevel_shown, GSIZE_TO_POINTER (ADW_TYPE_ABOUT_WINDOW)));
+  about = find_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  g_object_get (about, "application-name", &name, "version", &version,
+                "developer-name", &developer, "license-type", &license, NULL);
+  g_assert_cmpstr (name, ==, "MSR Lens");
+  g_assert_cmpstr (version, ==, MSR_VERSION);
+  g_assert_cmpstr (developer, ==, "MSR Lens developers");
+  g_assert_cmpint (license, ==, GTK_LICENSE_GPL_3_0);
+  gtk_window_destroy (about);
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "shortcuts", NULL);
+  g_assert_true (iterate_until (toplevel_shown, GSIZE_TO_POINTER (GTK_TYPE_SHORTCUTS_WINDOW)));
+  shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
+  gtk_widget_set_visible (GTK_WIDGET (shortcuts), FALSE);
+
+  close_all_windows ();
+}
+
+static void
+test_window_state (void)
+{
+  GSettings *settings = lens_application_get_settings (app);
+  LensWindow *window;
+  int width = 0, height = 0;
+
+  if (settings == NULL)
+    {
+      g_test_fail_printf ("GSettings schema %s not found (GSETTINGS_SCHEMA_DIR=%s)",
+                          MSR_APP_ID, g_getenv ("GSETTINGS_SCHEMA_DIR"));
+      return;
+    }
+
+  g_settings_set_int (settings, "window-width", 910);
+  g_settings_set_int (settings, "window-height", 655);
+  window = new_window ();
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 910);
+  g_assert_cmpint (height, ==, 655);
+
+  /* Closing saves the size. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 820, 610);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (iterate_until (no_windows, NULL));
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 820);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 610);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+}
+
+static void
+test_csv_project (void)
+{
+  g_autoptr(Fixture) f = fixture_new (420);
+  g_autoptr(GFile) dir = g_file_new_for_path (f->project_dir);
+  g_autoptr(GFile) description = g_file_get_child (dir, MSR_PROJECT_FILE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = NULL;
+  g_autoptr(MsrDataset) ds = NULL;
+  g_autoptr(MsrDatasetStats) stats = NULL;
+  g_autofree char *described = NULL;
+  g_autofree char *uri = NULL;
+  LensWindow *window;
+  LensDatasetSummary *summary;
+  GListModel *model;
+  GtkColumnView *view;
+  GListModel *columns;
+  const char *titles[] = { "Scenario", "Rows", "Train", "Valid", "Test",
+                           "Users", "Items", "Positive Rate" };
+  gboolean seen[N_FIXTURE_SCENARIOS] = { FALSE };
+
+  /* Through the application's open handler, as `msrlens DIR` does. */
+  g_application_open (G_APPLICATION (app), &dir, 1, "");
+  window = window_for_dir (f->project_dir);
+  g_assert_nonnull (window);
+  g_assert_true (iterate_until (window_not_loading, window));
+  g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_false (lens_window_is_empty (window));
+
+  project = msr_project_open (f->project_dir, &error);
+  g_assert_no_error (error);
+  described = msr_project_describe_dataset (project);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, msr_project_get_name (project));
+  g_assert_cmpstr (adw_window_title_get_title (lens_window_get_title_widget (window)), ==,
+                   msr_project_get_name (project));
+  g_assert_cmpstr (adw_window_title_get_subtitle (lens_window_get_title_widget (window)), ==,
+                   described);
+
+  summary = lens_window_get_dataset_summary (window);
+  model = lens_dataset_summary_get_model (summary);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, N_FIXTURE_SCENARIOS);
+
+  /* Against the counts taken while writing the CSV. */
+  for (guint i = 0; i < N_FIXTURE_SCENARIOS; i++)
+    {
+      g_autoptr(LensScenarioRow) row = g_list_model_get_item (model, i);
+      int s = fixture_scenario_index (lens_scenario_row_get_name (row));
+      guint64 split_sum = 0;
+
+      g_assert_cmpint (s, >=, 0);
+      g_assert_false (seen[s]);
+      seen[s] = TRUE;
+      g_assert_cmpuint (lens_scenario_row_get_rows (row), ==, f->rows[s]);
+      g_assert_cmpuint (lens_scenario_row_get_positives (row), ==, f->positives[s]);
+      g_assert_cmpuint (lens_scenario_row_get_users (row), ==, f->users[s]);
+      g_assert_cmpuint (lens_scenario_row_get_items (row), ==, f->items[s]);
+      g_assert_cmpfloat_with_epsilon (lens_scenario_row_get_positive_rate (row),
+                                      (double) f->positives[s] / (double) f->rows[s], 1e-12);
+      for (MsrSplit sp = MSR_SPLIT_TRAIN; sp <= MSR_SPLIT_TEST; sp++)
+        split_sum += lens_scenario_row_get_split_rows (row, sp);
+      g_assert_cmpuint (split_sum, ==, f->rows[s]);
+      g_assert_cmpuint (lens_scenario_row_get_split_rows (row, MSR_SPLIT_TEST), >, 0);
+    }
+
+  /* And the split sizes agree with the engine's statistics for the project. */
+  ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  stats = msr_dataset_compute_stats (ds, MSR_SPLIT_MASK_ALL);
+  g_assert_cmpuint (stats->n_scenarios, ==, g_list_model_get_n_items (model));
+  for (guint i = 0; i < stats->n_scenarios; i++)
+    {
+      g_autoptr(LensScenarioRow) row = g_list_model_get_item (model, i);
+
+      g_assert_cmpstr (lens_scenario_row_get_name (row), ==, stats->scenarios[i].name);
+      g_assert_cmpuint (lens_scenario_row_get_rows (row), ==, stats->scenarios[i].rows);
+      for (MsrSplit sp = MSR_SPLIT_TRAIN; sp <= MSR_SPLIT_TEST; sp++)
+        g_assert_cmpuint (lens_scenario_row_get_split_rows (row, sp), ==,
+                          stats->scenarios[i].rows_by_split[sp]);
+    }
+
+  /* The table shows the model through its columns. */
+  view = lens_dataset_summary_get_column_view (summary);
+  columns = gtk_column_view_get_columns (view);
+  g_assert_cmpuint (g_list_model_get_n_items (columns), ==, G_N_ELEMENTS (titles));
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
+      g_assert_cmpstr (gtk_column_view_column_get_title (column), ==, titles[i]);
+    }
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_column_view_get_model (view))),
+                    ==, N_FIXTURE_SCENARIOS);
+
+  /* The project became a recent file. */
+  uri = g_file_get_uri (dir);
+  g_assert_true (gtk_recent_manager_has_item (gtk_recent_manager_get_default (), uri));
+
+  /* Opening it again, by its description file, presents the same window. */
+  g_application_open (G_APPLICATION (app), &description, 1, "");
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), ==, 1);
+  g_assert_true (window_for_dir (f->project_dir) == window);
+
+  close_all_windows ();
+}
+
+static void
+test_movielens_project (void)
+{
+  const char *shared = g_getenv ("MSR_SHARED_DATA");
+  g_autofree char *data_dir = NULL;
+  g_autofree char *project_dir = NULL;
+  g_autoptr(MsrProject) project = NULL;
+  g_autoptr(GError) error = NULL;
+  MsrSplitOptions split;
+  LensWindow *window;
+  GListModel *model;
+  guint64 total = 0;
+  /* The published genre-group framing of MovieLens-100K (data README). */
+  struct { const char *name; guint64 rows; guint users, items; } expected[] = {
+    { "Family", 10862, 890, 172 },
+    { "Action/Adventure/Sci-Fi", 35264, 943, 356 },
+    { "Thriller/Crime/Horror", 16931, 932, 281 },
+    { "Comedy/Romance", 22972, 933, 447 },
+    { "Drama/Documentary", 13961, 904, 424 },
+  };
+
+  data_dir = g_build_filename (shared ? shared : "", "movielens-100k", NULL);
+  if (shared == NULL || !g_file_test (data_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip_printf ("MovieLens-100K not found: %s", data_dir);
+      return;
+    }
+
+  project_dir = make_temp_dir ("ml-project");
+  msr_split_options_init (&split);
+  project = msr_project_create_movielens (project_dir, data_dir, MSR_MOVIELENS_SCENARIOS_GENRE,
+                                          &split, &error);
+  g_assert_no_error (error);
+
+  window = open_and_wait (project_dir);
+  g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+
+  model = lens_dataset_summary_get_model (lens_window_get_dataset_summary (window));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(LensScenarioRow) row = g_list_model_get_item (model, i);
+
+      g_assert_cmpstr (lens_scenario_row_get_name (row), ==, expected[i].name);
+      g_assert_cmpuint (lens_scenario_row_get_rows (row), ==, expected[i].rows);
+      g_assert_cmpuint (lens_scenario_row_get_users (row), ==, expected[i].users);
+      g_assert_cmpuint (lens_scenario_row_get_items (row), ==, expected[i].items);
+      total += lens_scenario_row_get_rows (row);
+    }
+  g_assert_cmpuint (total, ==, 99990);
+
+  close_all_windows ();
+}
+
+static void
+test_demo (void)
+{
+  const char *shared = g_getenv ("MSR_SHARED_DATA");
+  g_autofree char *data_dir = g_build_filename (shared ? shared : "", "movielens-100k", NULL);
+  g_autofree char *demo_dir = msr_demo_get_dir ();
+  g_autofree char *demo_file = g_build_filename (demo_dir, MSR_PROJECT_FILE, NULL);
+  g_autoptr(GFile) demo = g_file_new_for_path (demo_dir);
+  LensWindow *window;
+
+  /* No copy anywhere and a mirror that does not answer: the window says
+   * what is missing and how to point the demo at data; nothing is made. */
+  g_setenv ("MSR_MOVIELENS_DIR", "", TRUE);
+  g_setenv ("MSR_MOVIELENS_URL", "file:///nonexistent/msrlens-test/ml-100k.zip", TRUE);
+  window = new_window ();
+  lens_window_open_demo (window, NULL);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "loading");
+  g_assert_true (iterate_until (window_not_loading, window));
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "error");
+  g_assert_nonnull (strstr (lens_window_get_error_message (window), "MSR_MOVIELENS_DIR"));
+  g_assert_nonnull (strstr (lens_window_get_error_message (window), "/nonexistent/msrlens-test/ml-100k.zip"));
+  g_assert_false (g_file_test (demo_file, G_FILE_TEST_EXISTS));
+  close_all_windows ();
+
+  if (shared == NULL || !g_file_test (data_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip_printf ("MovieLens-100K not found: %s", data_dir);
+      return;
+    }
+  /* With a local copy the demo is built, then opened. */
+  window = new_window ();
+  lens_window_open_demo (window, data_dir);
+  g_assert_true (iterate_until (window_not_loading, window));
+  g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_true (g_file_equal (lens_window_get_project_dir (window), demo));
+  g_assert_cmpuint (g_list_model_get_n_items (lens_dataset_summary_get_model (lens_window_get_dataset_summary (window))), ==, 5);
+  close_all_windows ();
+
+  /* Later runs reuse it, even without the data hint. */
+  window = new_window ();
+  lens_window_open_demo (window, NULL);
+  g_assert_true (iterate_until (window_not_loading, window));
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  close_all_windows ();
+  g_unsetenv ("MSR_MOVIELENS_URL");
+}
+
+static void
+test_broken_description (void)
+{
+  g_autofree char *dir = make_temp_dir ("garbage-project");
+  g_autofree char *file = g_build_filename (dir, MSR_PROJECT_FILE, NULL);
+  const char garbage[] = "\x01\x02 this is { not a key file\n[[[\n=\n";
+  LensWindow *window;
+
+  g_assert_true (g_file_set_contents (file, garbage, sizeof garbage - 1, NULL));
+  window = open_and_wait (dir);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "error");
+  g_assert_nonnull (lens_window_get_error_message (window));
+  g_assert_nonnull (strstr (lens_window_get_error_message (window), MSR_PROJECT_FILE));
+  g_assert_null (lens_window_get_session (window));
+  g_assert_true (lens_window_is_empty (window));
+
+  close_all_windows ();
+}
+
+static void
+test_not_a_project (void)
+{
+  g_autofree char *dir = make_temp_dir ("empty-folder");
+  LensWindow *window = open_and_wait (dir);
+
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "error");
+  g_assert_nonnull (strstr (lens_window_get_error_message (window), MSR_PROJECT_FILE));
+
+  close_all_windows ();
+}
+
+static void
+test_missing_csv (void)
+{
+  g_autoptr(Fixture) f = fixture_new (60);
+  g_autofree char *csv_name = g_path_get_basename (f->csv);
+  LensWindow *window;
+
+  g_assert_cmpint (g_unlink (f->csv), ==, 0);
+  window = open_and_wait (f->project_dir);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "error");
+  g_assert_nonnull (lens_window_get_error_message (window));
+  g_assert_nonnull (strstr (lens_window_get_error_message (window), csv_name));
+
+  /* The window takes another project after an error. */
+  g_assert_true (lens_window_is_empty (window));
+
+  close_all_windows ();
+}
+
+static void
+test_cancel_and_close (void)
+{
+  g_autoptr(Fixture) f = fixture_new (300);
+  g_autoptr(GFile) dir = g_file_new_for_path (f->project_dir);
+  LensWindow *window = new_window ();
+
+  /* Cancel at once: whatever the worker managed, the window goes back to
+   * the greeter, not to a summary. */
+  lens_window_open_project (window, dir);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "loading");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-load", NULL));
+  g_assert_true (iterate_until (window_not_loading, window));
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "greeter");
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "MSR Lens");
+
+  /* Close the window while it loads: the load is cancelled and its
+   * callback, which holds the last reference, lets the window go. */
+  lens_window_open_project (window, dir);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (iterate_until (pointer_cleared, &window));
+  g_assert_true (iterate_until (no_windows, NULL));
+}
+
+static void
+test_accessible (void)
+{
+  g_autoptr(Fixture) f = fixture_new (90);
+  LensWindow *window = open_and_wait (f->project_dir);
+  GtkStack *stack;
+  GtkColumnView *view;
+  struct { const char *page; const char *label; } pages[] = {
+    { "greeter", "Welcome" },
+    { "loading", "Loading the dataset" },
+    { "summary", "Dataset summary" },
+    { "error", "Error" },
+  };
+
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+
+  view = lens_dataset_summary_get_column_view (lens_window_get_dataset_summary (window));
+  gtk_test_accessible_assert_role (view, GTK_ACCESSIBLE_ROLE_TREE_GRID);
+  gtk_test_accessible_assert_property (view, GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Per-scenario statistics");
+
+  stack = find_page_stack (GTK_WIDGET (window));
+  g_assert_nonnull (stack);
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      GtkWidget *page = gtk_stack_get_child_by_name (stack, pages[i].page);
+
+      g_assert_nonnull (page);
+      gtk_test_accessible_assert_property (page, GTK_ACCESSIBLE_PROPERTY_LABEL, pages[i].label);
+    }
+
+  close_all_windows ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *xdg = NULL;
+  int ret;
+
+  /* Without a display GTK cannot start: skip on a developer's machine,
+   * fail on CI (run the suite under xvfb-run). */
+  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+    {
+      const char *ci = g_getenv ("CI");
+
+      if (ci != NULL && ci[0] != '\0')
+        {
+          g_print ("Bail out! no display: run the tests under xvfb-run\n");
+          return 1;
+        }
+      g_print ("1..0 # SKIP no display (run the tests under xvfb-run)\n");
+      return 0;
+    }
+
+  /* The settings in use for headless GTK tests (see the toolchain notes),
+   * unless the caller chose otherwise. */
+  /* GTK's test accessibility backend: no session bus (which "atspi" would
+   * want) and, unlike "none", accessible properties the tests can check. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_setenv ("GDK_BACKEND", "x11", FALSE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
+  if (g_getenv ("GSETTINGS_SCHEMA_DIR") == NULL)
+    g_setenv ("GSETTINGS_SCHEMA_DIR", MSR_BUILD_DIR "/resources", TRUE);
+  /* No session bus: nothing leaks to or from the desktop. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/msrlens-test-bus", TRUE);
+
+  /* Recent files and caches go to a private folder. */
+  tmp_root = g_dir_make_tmp ("msrlens-ui-XXXXXX", &error);
+  g_assert_no_error (error);
+  xdg = g_build_filename (tmp_root, "xdg", NULL);
+  g_setenv ("XDG_DATA_HOME", xdg, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", xdg, TRUE);
+  g_setenv ("XDG_CACHE_HOME", xdg, TRUE);
+  g_setenv ("XDG_STATE_HOME", xdg, TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+
+  app = lens_application_new (MSR_APP_ID, G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/ui/format", test_format);
+  g_test_add_func ("/ui/window/greeter", test_greeter);
+  g_test_add_func ("/ui/window/about-and-shortcuts", test_about_and_shortcuts);
+  g_test_add_func ("/ui/window/state", test_window_state);
+  g_test_add_func ("/ui/project/csv", test_csv_project);
+  g_test_add_func ("/ui/project/movielens", test_movielens_project);
+  g_test_add_func ("/ui/project/demo", test_demo);
+  g_test_add_func ("/ui/project/broken-description", test_broken_description);
+  g_test_add_func ("/ui/project/not-a-project", test_not_a_project);
+  g_test_add_func ("/ui/project/missing-csv", test_missing_csv);
+  g_test_add_func ("/ui/project/cancel-and-close", test_cancel_and_close);
+  g_test_add_func ("/ui/accessible", test_accessible);
+
+  ret = g_test_run ();
+
+  g_object_unref (app);
+  rm_rf (tmp_root);
+  g_free (tmp_root);
+  return ret;
+}
