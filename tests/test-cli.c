@@ -1,6 +1,7 @@
 /* msrlens-cli end to end: exit statuses, messages, and the numbers it
  * prints against independent oracles (shared/data/oracles). */
 #include "config.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -50,23 +51,7 @@ run_cli_input (Run *r, const char *stdin_text, const char *first, ...)
 
 #define run_cli(r, ...) run_cli_input ((r), NULL, __VA_ARGS__)
 
-static char *
-oracle_path (const char *name)
-{
-  const char *shared = g_getenv ("MSR_SHARED_DATA");
-  char *path = shared ? g_build_filename (shared, "oracles", "metrics", name, NULL) : NULL;
-  if (path && !g_file_test (path, G_FILE_TEST_EXISTS))
-    g_clear_pointer (&path, g_free);
-  return path;
-}
-
-#define REQUIRE_ORACLE(var, name)                                                  \
-  g_autofree char *var = oracle_path (name);                                       \
-  if (var == NULL)                                                                 \
-    {                                                                              \
-      g_test_skip ("metric oracles not found: set MSR_SHARED_DATA");               \
-      return;                                                                      \
-    }
+#define REQUIRE_ORACLE(var, name) MSR_TEST_REQUIRE_SHARED (var, "oracles/metrics/" name)
 
 static JsonObject *
 parse_object (const char *text, JsonParser **keep)
@@ -76,13 +61,6 @@ parse_object (const char *text, JsonParser **keep)
   g_assert_true (json_parser_load_from_data (*keep, text, -1, &error));
   g_assert_no_error (error);
   return json_node_get_object (json_parser_get_root (*keep));
-}
-
-static void
-rm_rf (const char *dir)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-  g_assert_cmpint (system (cmd), ==, 0);
 }
 
 /* ---- usage ------------------------------------------------------------- */
@@ -150,7 +128,7 @@ assert_block (JsonObject *got, JsonObject *want, const char *where)
 static JsonObject *
 expected_json (JsonParser **keep)
 {
-  g_autofree char *path = oracle_path ("expected.json");
+  g_autofree char *path = msr_test_shared_path ("oracles/metrics/expected.json");
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   return parse_object (text, keep);
@@ -247,7 +225,7 @@ test_metrics_shards (void)
   g_assert_nonnull (strstr (bad.err, "shard0.acc"));
   for (int k = 0; k < 3; k++)
     g_free (shard[k]), g_free (state[k]);
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
@@ -278,7 +256,7 @@ test_metrics_bad_input (void)
   run_cli (&missing, "metrics", "/nonexistent/p.tsv", NULL);
   g_assert_cmpint (missing.status, ==, 1);
   g_assert_nonnull (strstr (missing.err, "/nonexistent/p.tsv"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 /* ---- compare ------------------------------------------------------------ */
@@ -335,30 +313,15 @@ test_compare_mismatch (void)
   run_cli (&r2, "compare", a, c, NULL);
   g_assert_cmpint (r2.status, ==, 1);
   g_assert_nonnull (strstr (r2.err, "has 3 rows but"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 /* ---- projects and data -------------------------------------------------- */
 
-static char *
-movielens_dir (void)
-{
-  const char *shared = g_getenv ("MSR_SHARED_DATA");
-  char *dir = shared ? g_build_filename (shared, "movielens-100k", NULL) : NULL;
-  if (dir && !g_file_test (dir, G_FILE_TEST_IS_DIR))
-    g_clear_pointer (&dir, g_free);
-  return dir;
-}
-
 static void
 test_project_movielens (void)
 {
-  g_autofree char *ml = movielens_dir ();
-  if (ml == NULL)
-    {
-      g_test_skip ("MovieLens-100K not found: set MSR_SHARED_DATA");
-      return;
-    }
+  MSR_TEST_REQUIRE_SHARED (ml, "movielens-100k");
   g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
   g_autofree char *proj = g_build_filename (tmp, "ml-genre", NULL);
   g_auto(Run) init = { 0 };
@@ -394,7 +357,7 @@ test_project_movielens (void)
   run_cli (&t, "data", "inspect", proj, "--split", "test", NULL);
   g_assert_cmpint (t.status, ==, 0);
   g_assert_nonnull (strstr (t.out, "19,993"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
@@ -449,18 +412,13 @@ test_project_csv_errors (void)
   run_cli (&r4, "data", "inspect", proj, NULL);
   g_assert_cmpint (r4.status, ==, 1);
   g_assert_nonnull (strstr (r4.err, "project.msrlens: [dataset] label: missing"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
 test_data_fetch (void)
 {
-  g_autofree char *ml = movielens_dir ();
-  if (ml == NULL)
-    {
-      g_test_skip ("MovieLens-100K not found: set MSR_SHARED_DATA");
-      return;
-    }
+  MSR_TEST_REQUIRE_SHARED (ml, "movielens-100k");
   g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
   g_autofree char *dest = g_build_filename (tmp, "datasets", NULL);
   g_autofree char *expect = g_build_filename (dest, "ml-100k", NULL);
@@ -497,7 +455,7 @@ test_data_fetch (void)
   run_cli (&r4, "data", "fetch", "movielens-100k", "--from", bad, "--dest", dest3, NULL);
   g_assert_cmpint (r4.status, ==, 1);
   g_assert_nonnull (strstr (r4.err, "u.item"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 int

@@ -1,6 +1,7 @@
 /* CSV reader and tabular loading: the dialect, and every malformed input
  * giving an error that names the file, the line and the column. */
 #include "config.h"
+#include "test-util.h"
 #include "msr-csv.h"
 #include "msr-tabular.h"
 #include "msr-project.h"
@@ -204,8 +205,7 @@ test_tabular_load (void)
   const guint8 *labels = msr_dataset_get_labels (ds);
   g_assert_cmpuint (labels[0] + labels[1] + labels[2] + labels[3], ==, 2);
   msr_csv_schema_clear (&s);
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-  g_assert_cmpint (system (cmd), ==, 0);
+  msr_test_rm_rf (dir);
 }
 
 static void
@@ -258,8 +258,7 @@ test_tabular_errors (void)
   g_clear_error (&error);
 
   msr_csv_schema_clear (&s);
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-  g_assert_cmpint (system (cmd), ==, 0);
+  msr_test_rm_rf (dir);
 }
 
 int

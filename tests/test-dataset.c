@@ -1,6 +1,7 @@
 /* Datasets: MovieLens-100K import counts against the published figures,
  * splits, statistics, projects and their error messages. */
 #include "config.h"
+#include "test-util.h"
 #include "msr-project.h"
 #include "msr-movielens.h"
 
@@ -9,36 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char *
-movielens_dir (void)
-{
-  const char *shared = g_getenv ("MSR_SHARED_DATA");
-  if (shared == NULL)
-    return NULL;
-  char *dir = g_build_filename (shared, "movielens-100k", NULL);
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    {
-      g_free (dir);
-      return NULL;
-    }
-  return dir;
-}
-
-#define REQUIRE_MOVIELENS(dir)                                                     \
-  g_autofree char *dir = movielens_dir ();                                         \
-  if (dir == NULL)                                                                 \
-    {                                                                              \
-      g_test_skip ("MovieLens-100K not found: set MSR_SHARED_DATA to a folder "    \
-                   "holding movielens-100k/");                                     \
-      return;                                                                      \
-    }
-
-static void
-rm_rf (const char *dir)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-  g_assert_cmpint (system (cmd), ==, 0);
-}
+#define REQUIRE_MOVIELENS(dir) MSR_TEST_REQUIRE_SHARED (dir, "movielens-100k")
 
 /* shared/data/README.md, "Multi-scenario framing used by MSR Lens". */
 static const struct {
@@ -291,7 +263,7 @@ test_verify_and_copy (void)
   g_assert_cmpint (g_unlink (item), ==, 0);
   g_assert_false (msr_movielens_verify_dir (copied, &error));
   g_assert_nonnull (strstr (error->message, "u.user: missing"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
@@ -325,7 +297,7 @@ test_project_roundtrip (void)
   g_autoptr(MsrDataset) none = msr_project_load_dataset (p, NULL, NULL, cancel, &error);
   g_assert_null (none);
   g_assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
@@ -371,7 +343,7 @@ test_project_errors (void)
   g_autoptr(MsrDataset) ds = msr_project_load_dataset (p, NULL, NULL, NULL, &error);
   g_assert_null (ds);
   g_assert_nonnull (strstr (error->message, "/nonexistent/ml-100k/u.data"));
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 static void
@@ -422,7 +394,7 @@ test_project_csv (void)
   g_assert_nonnull (strstr (error->message, "no column named 'ts'"));
   g_assert_false (g_file_test (pdir2, G_FILE_TEST_EXISTS));
   msr_csv_schema_clear (&s);
-  rm_rf (tmp);
+  msr_test_rm_rf (tmp);
 }
 
 int

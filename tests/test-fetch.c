@@ -28,6 +28,7 @@
  * valgrind-supp-end
  */
 #include "config.h"
+#include "test-util.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -364,28 +365,6 @@ free_fixtures (void)
 
 /* ----------------------------------------------------- file system utils */
 
-static void
-rm_rf (const char *path)
-{
-  GStatBuf st;
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      if (dir)
-        g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 static void
 snapshot_rec (const char *root,
@@ -502,7 +481,7 @@ static void
 fx_teardown (Fx           *fx,
              gconstpointer data)
 {
-  rm_rf (fx->root);
+  msr_test_rm_rf (fx->root);
   g_assert_false (g_file_test (fx->root, G_FILE_TEST_EXISTS));
   g_free (fx->root);
   g_free (fx->dest);
@@ -1110,7 +1089,7 @@ fuzz_archive (Fx         *fx,
                   g_assert_true (known);
                 }
             }
-          rm_rf (top);
+          msr_test_rm_rf (top);
         }
       g_autofree char *now = snapshot (fx->dest);
       g_assert_cmpstr (now, ==, initial);
@@ -1156,7 +1135,7 @@ test_zip_exists (Fx           *fx,
       g_assert_error (e, G_IO_ERROR, G_IO_ERROR_EXISTS);
       assert_contains (e->message, "already exists");
       assert_contains (e->message, "data");
-      rm_rf (existing);
+      msr_test_rm_rf (existing);
     }
 
   /* Several top-level entries, the last one present: none is moved. */
@@ -1841,7 +1820,7 @@ test_fetch_reuse (Fx           *fx,
   g_assert_no_error (error);
   assert_good_tree (fx->dest);
   g_autofree char *data_dir = g_build_filename (fx->dest, "data", NULL);
-  rm_rf (data_dir);
+  msr_test_rm_rf (data_dir);
 
   /* A corrupt one is downloaded again and replaced. */
   write_bytes (archive, flipped_zip);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "msr-metrics.h"
+#include "test-util.h"
 
 static gboolean
 small_mode (void)
@@ -559,19 +560,7 @@ tsv_clear (Tsv *t)
   g_ptr_array_unref (t->lines);
 }
 
-static const char *
-oracle_dir (void)
-{
-  static char *dir;
-
-  if (!dir)
-    {
-      const char *root = g_getenv ("MSR_SHARED_DATA");
-
-      dir = g_build_filename (root ? root : "/nonexistent", "oracles", "metrics", NULL);
-    }
-  return dir;
-}
+#define oracle_dir msr_test_oracle_dir
 
 static void
 check_oracle_block (const MsrMetrics *mt,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "msr-metrics.h"
+#include "test-util.h"
 #include "msr-stats.h"
 
 static gboolean
@@ -206,19 +207,7 @@ test_delong_degenerate (void)
 /* ---------------------------------------------------------------------- */
 /* Oracle case2                                                           */
 
-static const char *
-oracle_dir (void)
-{
-  static char *dir;
-
-  if (!dir)
-    {
-      const char *root = g_getenv ("MSR_SHARED_DATA");
-
-      dir = g_build_filename (root ? root : "/nonexistent", "oracles", "metrics", NULL);
-    }
-  return dir;
-}
+#define oracle_dir msr_test_oracle_dir
 
 /* Reads columns id, label, score of a small TSV with a header. */
 static gsize

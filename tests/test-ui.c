@@ -6,6 +6,7 @@
  * published MovieLens-100K figures, or from the engine's own statistics API
  * where the brief asks for agreement with it. */
 #include "config.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -140,7 +141,7 @@ window_for_dir (const char *dir)
 static LensWindow *
 new_window (void)
 {
-  LensWindow *window = lens_window_new (app);
+  LensWindow *window = lens_window_new (GTK_APPLICATION (app), lens_application_get_settings (app));
 
   gtk_window_present (GTK_WINDOW (window));
   return window;
@@ -158,24 +159,6 @@ open_and_wait (const char *dir)
   return window;
 }
 
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 static char *
 make_temp_dir (const char *name)
@@ -792,7 +775,7 @@ main (int   argc,
   ret = g_test_run ();
 
   g_object_unref (app);
-  rm_rf (tmp_root);
+  msr_test_rm_rf (tmp_root);
   g_free (tmp_root);
   return ret;
 }

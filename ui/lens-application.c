@@ -27,7 +27,7 @@ G_DEFINE_FINAL_TYPE (LensApplication, lens_application, ADW_TYPE_APPLICATION)
 static LensWindow *
 lens_application_new_window (LensApplication *self)
 {
-  return lens_window_new (self);
+  return lens_window_new (GTK_APPLICATION (self), lens_application_get_settings (self));
 }
 
 /* The active window if it is one of ours. */

@@ -516,16 +516,15 @@ lens_window_init (LensWindow *self)
 }
 
 LensWindow *
-lens_window_new (LensApplication *application)
+lens_window_new (GtkApplication *application,
+                 GSettings      *settings)
 {
   LensWindow *self;
-  GSettings *settings;
 
-  g_return_val_if_fail (LENS_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
 
   self = g_object_new (LENS_TYPE_WINDOW, "application", application, NULL);
-  /* "application" is not a construct property: read settings only now. */
-  settings = lens_application_get_settings (application);
   if (settings != NULL)
     {
       self->settings = g_object_ref (settings);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <adwaita.h>
-#include "lens-application.h"
 #include "lens-dataset-summary.h"
 #include "lens-session.h"
 
@@ -12,7 +11,9 @@ G_BEGIN_DECLS
 #define LENS_TYPE_WINDOW (lens_window_get_type ())
 G_DECLARE_FINAL_TYPE (LensWindow, lens_window, LENS, WINDOW, AdwApplicationWindow)
 
-LensWindow         *lens_window_new                 (LensApplication *application);
+/* settings (the application's, may be NULL) keeps the window's size. */
+LensWindow         *lens_window_new                 (GtkApplication *application,
+                                                     GSettings      *settings);
 
 /* Opens the project folder (or its project.msrlens file): reads the
  * description, then loads the dataset without blocking the main loop.
