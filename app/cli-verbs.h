@@ -6,3 +6,8 @@ int cli_data_fetch   (int argc, char **argv);
 int cli_data_inspect (int argc, char **argv);
 int cli_metrics      (int argc, char **argv);
 int cli_compare      (int argc, char **argv);
+int cli_train        (int argc, char **argv);
+int cli_score        (int argc, char **argv);
+int cli_eval         (int argc, char **argv);
+int cli_runs         (int argc, char **argv);
+int cli_inspect      (int argc, char **argv);

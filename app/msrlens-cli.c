@@ -20,6 +20,11 @@ static const Verb verbs[] = {
   { "data", "inspect", cli_data_inspect, "per-scenario rows, users, items, positive rate, user overlap" },
   { NULL, "metrics", cli_metrics, "AUC, logloss and GAUC per scenario from prediction files or states" },
   { NULL, "compare", cli_compare, "two models on the same rows: ΔAUC, DeLong test, bootstrap CIs" },
+  { NULL, "train", cli_train, "train a backbone (dnn, dnn-separate, shared-bottom, mmoe, ple, star, pepnet)" },
+  { NULL, "score", cli_score, "score a split, or rows on standard input, into a prediction file" },
+  { NULL, "eval", cli_eval, "score + metrics with CIs, recorded in the results store" },
+  { NULL, "runs", cli_runs, "list the runs recorded in a project's results store" },
+  { NULL, "inspect", cli_inspect, "validate a model file and show its configuration and tensors" },
 };
 
 static void

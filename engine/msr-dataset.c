@@ -23,6 +23,7 @@ struct _MsrDataset {
   char       *name;
   char       *source;
   char       *fingerprint;
+  char       *vocab_fingerprint;
   GPtrArray  *fields;           /* Field* */
   guint       user_field;
   guint       item_field;
@@ -81,6 +82,7 @@ msr_dataset_free (MsrDataset *ds)
   g_free (ds->name);
   g_free (ds->source);
   g_free (ds->fingerprint);
+  g_free (ds->vocab_fingerprint);
   g_ptr_array_unref (ds->fields);
   g_hash_table_unref (ds->scenario_index);
   g_ptr_array_unref (ds->scenario_names);
@@ -325,6 +327,20 @@ msr_dataset_finish (MsrDataset *ds, GError **error)
   g_ptr_array_add (ds->notes, NULL);
   ds->finished = TRUE;
   compute_fingerprint (ds);
+
+  g_autoptr(GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  checksum_str (c, "msrlens-vocabulary-1");
+  checksum_u32 (c, ds->fields->len);
+  for (guint i = 0; i < ds->fields->len; i++)
+    {
+      Field *f = g_ptr_array_index (ds->fields, i);
+      checksum_str (c, f->name);
+      checksum_u32 (c, f->kind);
+      checksum_u32 (c, f->values->len);
+      for (guint v = 1; v < f->values->len; v++)
+        checksum_str (c, g_ptr_array_index (f->values, v));
+    }
+  ds->vocab_fingerprint = g_strdup (g_checksum_get_string (c));
   return TRUE;
 }
 
@@ -335,6 +351,7 @@ msr_dataset_finish (MsrDataset *ds, GError **error)
 const char *msr_dataset_get_name (const MsrDataset *ds) { return ds->name; }
 const char *msr_dataset_get_source (const MsrDataset *ds) { return ds->source; }
 const char *msr_dataset_get_fingerprint (const MsrDataset *ds) { return ds->fingerprint; }
+const char *msr_dataset_get_vocab_fingerprint (const MsrDataset *ds) { return ds->vocab_fingerprint; }
 gsize msr_dataset_get_n_rows (const MsrDataset *ds) { return ds->n_rows; }
 guint msr_dataset_get_n_fields (const MsrDataset *ds) { return ds->fields->len; }
 guint msr_dataset_get_user_field (const MsrDataset *ds) { return ds->user_field; }

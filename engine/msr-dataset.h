@@ -40,6 +40,10 @@ const char   *msr_dataset_get_source          (const MsrDataset *ds);
  * splits): two loads of the same data with the same schema and split agree. */
 const char   *msr_dataset_get_fingerprint     (const MsrDataset *ds);
 
+/* SHA-256 over the field names, kinds and vocabularies only: what a model
+ * needs to agree on to read this dataset's codes. */
+const char   *msr_dataset_get_vocab_fingerprint (const MsrDataset *ds);
+
 gsize         msr_dataset_get_n_rows          (const MsrDataset *ds);
 guint         msr_dataset_get_n_fields        (const MsrDataset *ds);
 const char   *msr_dataset_get_field_name      (const MsrDataset *ds, guint field);

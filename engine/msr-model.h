@@ -1,0 +1,167 @@
+/* msr-model.h: multi-scenario CTR models.
+ *
+ * A model is an input layer (one embedding table per field, mean-pooled for
+ * multi-hot fields, concatenated into x) and a backbone (method spec §3):
+ * single-domain DNN (joint, or one per scenario), Shared-Bottom, MMoE with a
+ * gate per scenario, PLE (multi-level CGC), STAR and PEPNet. Every backbone
+ * computes h, the representation that feeds the tower of the row's scenario
+ * (where LLM4MSR attaches), then the logit from h. Parameters are named as
+ * PyTorch's state_dict would name the equivalent nn.Module tree
+ * (docs/FORMATS.md §8). */
+#pragma once
+
+#include <glib.h>
+#include <gio/gio.h>
+#include "msr-error.h"
+#include "msr-graph.h"
+#include "msr-dataset.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MSR_ARCH_DNN,            /* one MLP over all scenarios (joint) */
+  MSR_ARCH_DNN_SEPARATE,   /* one MLP per scenario: the seesaw reference */
+  MSR_ARCH_SHARED_BOTTOM,
+  MSR_ARCH_MMOE,
+  MSR_ARCH_PLE,
+  MSR_ARCH_STAR,
+  MSR_ARCH_PEPNET,
+  MSR_N_ARCHS
+} MsrArch;
+
+const char *msr_arch_to_string   (MsrArch arch);
+gboolean    msr_arch_from_string (const char *s, MsrArch *out);
+/* "dnn|dnn-separate|shared-bottom|mmoe|ple|star|pepnet" */
+const char *msr_arch_list        (void);
+
+#define MSR_MAX_LAYERS 8
+
+typedef struct {
+  guint n;
+  guint dims[MSR_MAX_LAYERS];
+} MsrDims;
+
+/* Architecture settings; msr_model_config_init fills the defaults of an
+ * architecture (docs/MODELS.md lists them). Unused fields are ignored. */
+typedef struct {
+  MsrArch  arch;
+  guint    embed_dim;           /* per field, default 16 */
+  double   embed_init_std;      /* normal init std, default 1e-4 */
+  gboolean batchnorm;           /* BN after every hidden linear layer, default on */
+  double   dropout;             /* after every hidden activation, default 0 */
+  gboolean embed_scenario;      /* the scenario id as an extra embedded field */
+  MsrDims  hidden;              /* DNN MLP, Shared-Bottom bottom, MMoE/PLE experts, STAR star layers, PEPNet towers */
+  MsrDims  tower;               /* per-scenario towers (Shared-Bottom, MMoE, PLE) */
+  guint    n_experts;           /* MMoE experts; 0 = one per scenario */
+  guint    ple_levels;          /* PLE extraction levels (1 = CGC) */
+  guint    ple_specific;        /* PLE experts per scenario */
+  guint    ple_shared;          /* PLE shared experts */
+  MsrDims  aux;                 /* STAR auxiliary network */
+  gboolean star_aux_full_input; /* STAR aux reads x (the reference code) instead of the scenario embedding (the paper) */
+  double   gate_gamma;          /* PEPNet Gate NU scale, default 2 */
+  guint    gate_hidden;         /* PEPNet Gate NU hidden width, default 64 */
+} MsrModelConfig;
+
+void     msr_model_config_init      (MsrModelConfig *cfg, MsrArch arch);
+/* Parses "128,64" into dims; FALSE on a malformed list. */
+gboolean msr_dims_parse             (const char *text, MsrDims *out);
+char    *msr_dims_to_string         (const MsrDims *dims);
+
+/* The input layer's description, from a dataset or a model file. */
+typedef struct {
+  char        *name;
+  MsrFieldKind kind;
+  guint        cardinality;   /* including the unknown code 0 */
+} MsrModelField;
+
+typedef struct _MsrModel MsrModel;
+
+/* A freshly initialised model for the dataset's fields and scenarios. */
+MsrModel   *msr_model_new_for_dataset (const MsrModelConfig *cfg,
+                                       const MsrDataset     *ds,
+                                       guint64               seed,
+                                       GError              **error);
+void        msr_model_free            (MsrModel *model);
+
+const MsrModelConfig *msr_model_get_config (const MsrModel *model);
+MsrParams  *msr_model_get_params      (MsrModel *model);
+guint       msr_model_get_n_fields    (const MsrModel *model);
+const MsrModelField *msr_model_get_field (const MsrModel *model, guint i);
+guint       msr_model_get_n_scenarios (const MsrModel *model);
+const char *msr_model_get_scenario_name (const MsrModel *model, guint s);
+/* Width of h, the representation feeding the scenario towers. */
+guint       msr_model_get_repr_dim    (const MsrModel *model);
+/* Multiply-adds per sample of one forward pass (for benchmarks). */
+double      msr_model_flops_per_sample (const MsrModel *model);
+
+/* Checks that a dataset has this model's fields (names, kinds,
+ * vocabularies) and scenarios, in order; the error says what differs. */
+gboolean    msr_model_check_dataset   (const MsrModel *model, const MsrDataset *ds, GError **error);
+
+/* ---- batches and forward passes ------------------------------------------ */
+
+/* Rows of a dataset laid out for the model: per field the codes (and, for
+ * multi-hot fields, rebased offsets), the scenarios and labels. */
+typedef struct _MsrBatch MsrBatch;
+
+MsrBatch   *msr_batch_new             (const MsrModel *model);
+void        msr_batch_free            (MsrBatch *batch);
+/* Rows given as codes (for scoring raw rows without a dataset): begin,
+ * then per row the scenario, label and each field's codes (categorical
+ * fields exactly one), then end (which routes rows to scenarios). */
+void        msr_batch_begin           (MsrBatch *batch);
+void        msr_batch_append_row      (MsrBatch *batch, guint scenario, guint8 label,
+                                       const gint32 *const *field_codes, const guint *field_counts);
+void        msr_batch_end             (MsrBatch *batch);
+/* The code of a raw value in the model's vocabulary of field (0 when
+ * unknown); -1 when the model file holds no vocabularies. */
+gint32      msr_model_encode          (MsrModel *model, guint field, const char *value);
+/* The raw value behind a code, or NULL without vocabularies. */
+const char *msr_model_decode          (const MsrModel *model, guint field, gint32 code);
+guint       msr_model_get_user_field  (const MsrModel *model);
+guint       msr_model_get_item_field  (const MsrModel *model);
+/* Copies rows[0..n) of ds into the batch. */
+void        msr_batch_fill            (MsrBatch *batch, const MsrDataset *ds, const guint32 *rows, gsize n);
+gsize       msr_batch_get_n           (const MsrBatch *batch);
+const guint8 *msr_batch_get_labels    (const MsrBatch *batch);
+const guint16 *msr_batch_get_scenarios (const MsrBatch *batch);
+
+/* What a forward pass exposes besides the logit. */
+typedef struct {
+  MsrNode *x;        /* the concatenated input, B × D0 */
+  MsrNode *h;        /* the representation feeding each row's tower, B × H */
+  MsrNode *logit;    /* B × 1 */
+  /* Interpretable internals, rows × width each, NULL when the backbone has
+   * none: MMoE/PLE gate weights of each row's scenario gate (for PLE the
+   * last level), PEPNet's EPNet gate (over x) and the mean of each row's
+   * PPNet gates. */
+  MsrNode *gates;
+  MsrNode *epnet_gate;
+  MsrNode *ppnet_gate;
+} MsrForward;
+
+/* Builds the forward pass of batch on g (training mode follows g). */
+MsrNode    *msr_model_forward         (MsrModel *model, MsrGraph *g, const MsrBatch *batch,
+                                       MsrForward *out);
+
+/* ---- files ---------------------------------------------------------------- */
+
+/* Saves parameters and configuration as safetensors (temporary file, then
+ * rename). extra_json (nullable) is a JSON object merged into the stored
+ * configuration under "training". */
+gboolean    msr_model_save            (MsrModel *model, const char *path, const char *extra_json,
+                                       GError **error);
+/* Loads and validates a model file: configuration, then every tensor's
+ * name, dtype and shape against what the configuration implies. */
+MsrModel   *msr_model_load            (const char *path, GError **error);
+/* The configuration as stored in the file (JSON text), for inspect. */
+const char *msr_model_get_config_json (const MsrModel *model);
+/* The "training" object saved with the model, or NULL. */
+const char *msr_model_get_training_json (const MsrModel *model);
+/* Fingerprints of the dataset the model was trained on, or NULL. */
+const char *msr_model_get_dataset_fingerprint (const MsrModel *model);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrModel, msr_model_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrBatch, msr_batch_free)
+
+G_END_DECLS
