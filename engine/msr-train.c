@@ -631,3 +631,98 @@ msr_train_result_to_json (const MsrTrainResult *r, const MsrTrainOptions *o, con
   g_autoptr(JsonNode) root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
 }
+
+/* ---- interpretable internals ------------------------------------------------ */
+
+void
+msr_internals_free (MsrInternals *in)
+{
+  if (in == NULL)
+    return;
+  for (guint k = 0; k < MSR_N_INTERNALS; k++)
+    {
+      g_free (in->mean[k]);
+      g_free (in->std[k]);
+    }
+  g_free (in->rows);
+  g_free (in);
+}
+
+MsrInternals *
+msr_model_summarize_internals (MsrModel *model, const MsrDataset *ds, guint split_mask, GCancellable *cancellable,
+                               GError **error)
+{
+  if (!msr_model_check_dataset (model, ds, error))
+    return NULL;
+  gsize n;
+  g_autofree guint32 *rows = rows_in_splits (ds, split_mask, &n);
+  const guint S = model->n_scenarios;
+  MsrInternals *in = g_new0 (MsrInternals, 1);
+  in->n_scenarios = S;
+  in->rows = g_new0 (guint64, S);
+  g_autoptr(MsrGraph) g = msr_graph_new ();
+  g_autoptr(MsrBatch) batch = msr_batch_new (model);
+  msr_graph_set_training (g, FALSE);
+  const gsize bs = SCORE_BATCH_DEFAULT;
+  /* Sums and sums of squares per scenario and column, in double. */
+  double *sum[MSR_N_INTERNALS] = { NULL }, *sq[MSR_N_INTERNALS] = { NULL };
+
+  for (gsize start = 0; start < n; start += bs)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          for (guint k = 0; k < MSR_N_INTERNALS; k++)
+            g_free (sum[k]), g_free (sq[k]);
+          msr_internals_free (in);
+          return NULL;
+        }
+      const gsize m = MIN (bs, n - start);
+      msr_batch_fill (batch, ds, rows + start, m);
+      msr_graph_reset (g);
+      MsrForward f = { 0 };
+      msr_model_forward (model, g, batch, &f);
+      MsrNode *nodes[MSR_N_INTERNALS] = { f.gates, f.epnet_gate, f.ppnet_gate };
+      const guint16 *scen = msr_batch_get_scenarios (batch);
+      for (guint i = 0; i < m; i++)
+        in->rows[scen[i]]++;
+      for (guint k = 0; k < MSR_N_INTERNALS; k++)
+        {
+          if (nodes[k] == NULL)
+            continue;
+          const gsize w = msr_node_cols (nodes[k]);
+          if (!in->present[k])
+            {
+              in->present[k] = TRUE;
+              in->width[k] = (guint) w;
+              sum[k] = g_new0 (double, S * w);
+              sq[k] = g_new0 (double, S * w);
+            }
+          const msr_real *v = msr_node_value (nodes[k]);
+          for (gsize i = 0; i < m; i++)
+            for (gsize j = 0; j < w; j++)
+              {
+                sum[k][scen[i] * w + j] += v[i * w + j];
+                sq[k][scen[i] * w + j] += (double) v[i * w + j] * v[i * w + j];
+              }
+        }
+    }
+  for (guint k = 0; k < MSR_N_INTERNALS; k++)
+    {
+      if (!in->present[k])
+        continue;
+      const guint w = in->width[k];
+      in->mean[k] = g_new (double, S * w);
+      in->std[k] = g_new (double, S * w);
+      for (guint s = 0; s < S; s++)
+        for (guint j = 0; j < w; j++)
+          {
+            const double cnt = (double) in->rows[s];
+            const double mu = cnt > 0 ? sum[k][s * w + j] / cnt : NAN;
+            in->mean[k][s * w + j] = mu;
+            in->std[k][s * w + j] = cnt > 0 ? sqrt (MAX (sq[k][s * w + j] / cnt - mu * mu, 0)) : NAN;
+          }
+      g_free (sum[k]);
+      g_free (sq[k]);
+    }
+  return in;
+}

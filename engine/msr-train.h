@@ -90,6 +90,32 @@ double *msr_score (MsrModel          *model,
                    GCancellable      *cancellable,
                    GError           **error);
 
+/* Interpretable internals averaged per scenario over a split's rows: for
+ * each kind the backbone has (MSR_INTERNAL_GATES: MMoE/PLE gate weights
+ * of the row's scenario gate; MSR_INTERNAL_EPNET: PEPNet's input gate per
+ * input column; MSR_INTERNAL_PPNET: the mean PPNet gate per tower layer),
+ * the mean and standard deviation of every column per scenario. */
+typedef enum {
+  MSR_INTERNAL_GATES,
+  MSR_INTERNAL_EPNET,
+  MSR_INTERNAL_PPNET,
+  MSR_N_INTERNALS
+} MsrInternalKind;
+
+typedef struct {
+  guint    n_scenarios;
+  gboolean present[MSR_N_INTERNALS];
+  guint    width[MSR_N_INTERNALS];
+  double  *mean[MSR_N_INTERNALS];   /* n_scenarios × width, row-major */
+  double  *std[MSR_N_INTERNALS];
+  guint64 *rows;                     /* per scenario */
+} MsrInternals;
+
+MsrInternals *msr_model_summarize_internals (MsrModel *model, const MsrDataset *ds, guint split_mask,
+                                             GCancellable *cancellable, GError **error);
+void          msr_internals_free            (MsrInternals *internals);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrInternals, msr_internals_free)
+
 /* Popularity baseline: each item's positive rate among the training rows
  * (smoothed towards the global rate with 1 pseudo-row), for the rows in
  * split_mask, in dataset order. */

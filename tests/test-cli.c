@@ -70,6 +70,7 @@ test_usage (void)
 {
   static const char *const verbs[][2] = {
     { "project", "init" }, { "data", "fetch" }, { "data", "inspect" }, { "metrics", NULL }, { "compare", NULL },
+    { "train", NULL }, { "score", NULL }, { "eval", NULL }, { "runs", NULL }, { "inspect", NULL },
   };
   for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
     {
@@ -458,6 +459,134 @@ test_data_fetch (void)
   msr_test_rm_rf (tmp);
 }
 
+
+/* ---- models: train, inspect, score, eval, runs ------------------------- */
+
+static double
+json_auc (const char *text, const char *block)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = parse_object (text, &parser);
+  return json_object_get_double_member (json_object_get_object_member (o, block), "auc");
+}
+
+static void
+test_model_verbs (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *csv = g_build_filename (tmp, "clicks.csv", NULL);
+  g_autoptr(GString) s = g_string_new ("uid,iid,dom,click\n");
+  /* Users like even items in 'feed' and odd items in 'search'. */
+  for (int i = 0; i < 3000; i++)
+    {
+      int u = (i * 7) % 50, it = (i * 13) % 40, feed = (i % 3) != 0;
+      int like = ((u + it) % 2 == 0) == feed;
+      g_string_append_printf (s, "u%d,i%d,%s,%d\n", u, it, feed ? "feed" : "search", (i % 10) < 8 ? like : !like);
+    }
+  g_assert_true (g_file_set_contents (csv, s->str, -1, NULL));
+  g_autofree char *proj = g_build_filename (tmp, "p", NULL);
+  g_auto(Run) init = { 0 };
+  run_cli (&init, "project", "init", proj, "--csv", csv, "--label", "click", "--scenario", "dom", "--user", "uid",
+           "--item", "iid", "--split", "random", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+
+  g_autofree char *model = g_build_filename (proj, "mmoe.safetensors", NULL);
+  g_autofree char *model2 = g_build_filename (tmp, "mmoe-again.safetensors", NULL);
+  g_auto(Run) train = { 0 };
+  run_cli (&train, "train", proj, "--backbone", "mmoe", "--epochs", "4", "--out", model, NULL);
+  g_assert_cmpint (train.status, ==, 0);
+  g_assert_nonnull (strstr (train.out, "Trained mmoe"));
+  g_assert_nonnull (strstr (train.err, "epoch  1/4"));
+  /* The same command again writes the same bytes. */
+  g_auto(Run) again = { 0 };
+  run_cli (&again, "train", proj, "--backbone", "mmoe", "--epochs", "4", "--out", model2, "--no-record", "-q", NULL);
+  g_assert_cmpint (again.status, ==, 0);
+  g_autofree char *b1 = NULL, *b2 = NULL;
+  gsize l1, l2;
+  g_assert_true (g_file_get_contents (model, &b1, &l1, NULL));
+  g_assert_true (g_file_get_contents (model2, &b2, &l2, NULL));
+  g_assert_cmpmem (b1, l1, b2, l2);
+
+  g_auto(Run) inspect = { 0 };
+  run_cli (&inspect, "inspect", model, "--json", NULL);
+  g_assert_cmpint (inspect.status, ==, 0);
+  g_assert_nonnull (strstr (inspect.out, "\"architecture\" : \"mmoe\""));
+  g_assert_nonnull (strstr (inspect.out, "\"gates.1.weight\""));
+
+  g_autofree char *pred = g_build_filename (tmp, "pred.tsv", NULL);
+  g_auto(Run) score = { 0 };
+  run_cli (&score, "score", proj, model, "--out", pred, NULL);
+  g_assert_cmpint (score.status, ==, 0);
+  g_autofree char *pt = NULL;
+  g_assert_true (g_file_get_contents (pred, &pt, NULL, NULL));
+  g_assert_true (g_str_has_prefix (pt, "id\tlabel\tscore\tscenario\tuser\n"));
+  g_auto(Run) metrics = { 0 };
+  run_cli (&metrics, "metrics", pred, "--json", NULL);
+  g_assert_cmpint (metrics.status, ==, 0);
+  const double auc_file = json_auc (metrics.out, "overall");
+  g_assert_cmpfloat (auc_file, >, 0.7);   /* the planted rule is learnable */
+
+  g_auto(Run) eval = { 0 };
+  run_cli (&eval, "eval", proj, model, "--json", "--replicates", "50", NULL);
+  g_assert_cmpint (eval.status, ==, 0);
+  g_assert_cmpfloat_with_epsilon (json_auc (eval.out, "overall"), auc_file, 1e-6);
+  g_auto(Run) pop = { 0 };
+  run_cli (&pop, "eval", proj, "popularity", "--json", "--replicates", "0", NULL);
+  g_assert_cmpint (pop.status, ==, 0);
+
+  g_auto(Run) runs = { 0 };
+  run_cli (&runs, "runs", proj, "--json", NULL);
+  g_assert_cmpint (runs.status, ==, 0);
+  g_autoptr(JsonParser) rp = NULL;
+  JsonArray *list = json_object_get_array_member (parse_object (runs.out, &rp), "runs");
+  g_assert_cmpuint (json_array_get_length (list), ==, 3);   /* popularity, eval, train (newest first) */
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (list, 0), "architecture"), ==, "popularity");
+  JsonObject *ev = json_array_get_object_element (list, 1);
+  g_assert_cmpstr (json_object_get_string_member (ev, "kind"), ==, "eval");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_object_get_object_member (ev, "overall"), "auc"),
+                                  auc_file, 1e-6);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (list, 2), "epochs"), >=, 1);
+
+  /* The streaming filter scores raw rows like the project's rows: feed it
+   * the first test rows of the prediction file, rebuilt from the CSV. */
+  g_auto(GStrv) plines = g_strsplit (pt, "\n", -1);
+  g_auto(GStrv) clines = g_strsplit (s->str, "\n", -1);
+  g_autoptr(GString) in = g_string_new ("id\tuid\tiid\tscenario\tlabel\n");
+  for (int k = 1; k <= 20 && plines[k] && plines[k][0]; k++)
+    {
+      g_auto(GStrv) f = g_strsplit (plines[k], "\t", -1);
+      g_auto(GStrv) c = g_strsplit (clines[atoi (f[0]) + 1], ",", -1);
+      g_string_append_printf (in, "%s\t%s\t%s\t%s\t%s\n", f[0], c[0], c[1], c[2], c[3]);
+    }
+  g_auto(Run) stream = { 0 };
+  run_cli_input (&stream, in->str, "score", "--stdin", model, NULL);
+  g_assert_cmpint (stream.status, ==, 0);
+  g_auto(GStrv) slines = g_strsplit (stream.out, "\n", -1);
+  g_assert_cmpstr (slines[0], ==, "id\tlabel\tscore\tscenario\tuser");
+  for (int k = 1; k <= 20 && plines[k] && plines[k][0]; k++)
+    {
+      g_auto(GStrv) a = g_strsplit (plines[k], "\t", -1);
+      g_auto(GStrv) b = g_strsplit (slines[k], "\t", -1);
+      g_assert_cmpstr (a[0], ==, b[0]);
+      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (a[2], NULL), g_ascii_strtod (b[2], NULL), 1e-6);
+    }
+
+  /* Errors name what is wrong. */
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "train", proj, "--backbone", "transformer", "--out", model2, NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "dnn|dnn-separate|shared-bottom|mmoe|ple|star|pepnet"));
+  g_auto(Run) notmodel = { 0 };
+  run_cli (&notmodel, "inspect", csv, NULL);
+  g_assert_cmpint (notmodel.status, ==, 1);
+  g_assert_nonnull (strstr (notmodel.err, "clicks.csv"));
+  g_auto(Run) unknown = { 0 };
+  run_cli_input (&unknown, "uid\tiid\tscenario\nu1\ti1\tnews\n", "score", "--stdin", model, NULL);
+  g_assert_cmpint (unknown.status, ==, 1);
+  g_assert_nonnull (strstr (unknown.err, "scenario 'news'"));
+  msr_test_rm_rf (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -471,5 +600,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/project/movielens", test_project_movielens);
   g_test_add_func ("/cli/project/csv-errors", test_project_csv_errors);
   g_test_add_func ("/cli/data/fetch", test_data_fetch);
+  g_test_add_func ("/cli/model/verbs", test_model_verbs);
   return g_test_run ();
 }

@@ -472,6 +472,62 @@ test_separate_best_epochs (void)
     }
 }
 
+/* Gate summaries: each scenario's mean gate is a distribution (sums to 1),
+ * and it equals the mean of the per-row gates the forward pass exposes. */
+static void
+test_internals (void)
+{
+  g_autoptr(MsrDataset) ds = synthetic (1200, 17, FALSE);
+  g_autoptr(GError) error = NULL;
+  for (guint a = 0; a < MSR_N_ARCHS; a++)
+    {
+      g_autoptr(MsrModel) m = small_model (a, ds, 18);
+      g_autoptr(MsrInternals) in = msr_model_summarize_internals (m, ds, MSR_SPLIT_MASK_ALL, NULL, &error);
+      g_assert_no_error (error);
+      const gboolean gated = a == MSR_ARCH_MMOE || a == MSR_ARCH_PLE;
+      g_assert_cmpint (in->present[MSR_INTERNAL_GATES], ==, gated);
+      g_assert_cmpint (in->present[MSR_INTERNAL_EPNET], ==, a == MSR_ARCH_PEPNET);
+      g_assert_cmpint (in->present[MSR_INTERNAL_PPNET], ==, a == MSR_ARCH_PEPNET);
+      guint64 total = 0;
+      for (guint s = 0; s < in->n_scenarios; s++)
+        total += in->rows[s];
+      g_assert_cmpuint (total, ==, msr_dataset_get_n_rows (ds));
+      if (gated)
+        for (guint s = 0; s < in->n_scenarios; s++)
+          {
+            double sum = 0;
+            for (guint j = 0; j < in->width[MSR_INTERNAL_GATES]; j++)
+              sum += in->mean[MSR_INTERNAL_GATES][s * in->width[MSR_INTERNAL_GATES] + j];
+            g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-5);
+          }
+      if (a == MSR_ARCH_PEPNET)
+        for (guint j = 0; j < in->n_scenarios * in->width[MSR_INTERNAL_EPNET]; j++)
+          g_assert_true (in->mean[MSR_INTERNAL_EPNET][j] > 0 && in->mean[MSR_INTERNAL_EPNET][j] < 2);
+    }
+  /* The per-row values match: scenario 2's mean MMoE gate by hand. */
+  g_autoptr(MsrModel) m = small_model (MSR_ARCH_MMOE, ds, 18);
+  g_autoptr(MsrInternals) in = msr_model_summarize_internals (m, ds, MSR_SPLIT_MASK_ALL, NULL, &error);
+  g_autoptr(MsrBatch) batch = msr_batch_new (m);
+  g_autoptr(MsrGraph) g = msr_graph_new ();
+  const gsize N = msr_dataset_get_n_rows (ds);
+  g_autofree guint32 *rows = g_new (guint32, N);
+  for (gsize i = 0; i < N; i++)
+    rows[i] = (guint32) i;
+  msr_batch_fill (batch, ds, rows, N);
+  MsrForward f = { 0 };
+  msr_model_forward (m, g, batch, &f);
+  const guint K = in->width[MSR_INTERNAL_GATES];
+  double first = 0;
+  guint cnt = 0;
+  for (gsize i = 0; i < N; i++)
+    if (msr_dataset_get_scenarios (ds)[i] == 2)
+      {
+        first += msr_node_value (f.gates)[i * K];
+        cnt++;
+      }
+  g_assert_cmpfloat_with_epsilon (first / cnt, in->mean[MSR_INTERNAL_GATES][2 * K], 1e-6);
+}
+
 /* ---- MovieLens-100K ------------------------------------------------------------ */
 
 static void
@@ -531,6 +587,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/train/learns-and-stops-early", test_learns_and_stops_early);
   g_test_add_func ("/model/train/cancel", test_cancel);
   g_test_add_func ("/model/train/separate-best-epochs", test_separate_best_epochs);
+  g_test_add_func ("/model/internals", test_internals);
   g_test_add_func ("/model/movielens/beats-popularity", test_movielens_beats_popularity);
   return g_test_run ();
 }
