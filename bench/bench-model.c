@@ -600,9 +600,7 @@ main (int    argc,
                r->train_1, r->train_2, r->train_2 / r->train_1, r->fwdbwd_1, r->train_1 / r->fwdbwd_1);
     }
   g_print ("   1t = 1 worker, BLAS 1 thread; 1w2b = 1 worker, BLAS 2 threads; 2w = 2 workers, BLAS 1 thread each;\n"
-           "   2t = BLAS 2 threads; fwd+bwd = batch fill + forward + loss + backward only (no Adam step).\n"
-           "   msr_score's calling thread checks on its workers every 20 ms, so 2w includes 0-20 ms of\n"
-           "   waiting per call (%.0f ms of work at 1 million samples/s).\n\n", n_rows / 1e3);
+           "   2t = BLAS 2 threads; fwd+bwd = batch fill + forward + loss + backward only (no Adam step).\n\n");
 
   g_print ("4. arithmetic: FLOP = 2 x multiply-adds of one forward pass (msr_model_flops_per_sample);\n"
            "   training counts 3 x forward (an estimate). %% = achieved / sgemm 4096x128x128 at the same threads\n");

@@ -613,8 +613,13 @@ MsrNode *
 msr_g_relu (MsrGraph *g, MsrNode *x)
 {
   MsrNode *out = node1 (g, OP_RELU, x);
-  for (gsize i = 0; i < x->rows * x->cols; i++)
-    out->val[i] = x->val[i] > 0 ? x->val[i] : 0;
+  /* Local restrict pointers and a select, so the loop vectorises without
+   * branches (the sign of a trained network's activations is a coin flip). */
+  const msr_real *restrict in = x->val;
+  msr_real *restrict o = out->val;
+  const gsize n = x->rows * x->cols;
+  for (gsize i = 0; i < n; i++)
+    o[i] = in[i] > 0 ? in[i] : 0;
   return out;
 }
 
@@ -712,22 +717,33 @@ msr_g_batchnorm (MsrGraph *g, MsrNode *x, MsrNode *gamma, MsrNode *beta,
 
   if (batch_stats)
     {
+      /* Row by row, so the inner loops run over contiguous columns. */
+      double *sum = arena_alloc (&g->arena, C * sizeof (double), TRUE);
+      double *ss = arena_alloc (&g->arena, C * sizeof (double), TRUE);
+      for (gsize r = 0; r < N; r++)
+        {
+          const msr_real *restrict xr = x->val + r * C;
+          for (gsize j = 0; j < C; j++)
+            sum[j] += xr[j];
+        }
+      for (gsize j = 0; j < C; j++)
+        sum[j] /= (double) N;
+      for (gsize r = 0; r < N; r++)
+        {
+          const msr_real *restrict xr = x->val + r * C;
+          for (gsize j = 0; j < C; j++)
+            {
+              const double d = xr[j] - sum[j];
+              ss[j] += d * d;
+            }
+        }
       for (gsize j = 0; j < C; j++)
         {
-          double s = 0, ss = 0;
-          for (gsize r = 0; r < N; r++)
-            s += x->val[r * C + j];
-          double mu = s / N;
-          for (gsize r = 0; r < N; r++)
-            {
-              double d = x->val[r * C + j] - mu;
-              ss += d * d;
-            }
-          double var = ss / N;
+          const double mu = sum[j], var = ss[j] / N;
           mean[j] = (msr_real) mu;
           invstd[j] = (msr_real) (1.0 / sqrt (var + eps));
           running_mean[j] = (msr_real) ((1 - momentum) * running_mean[j] + momentum * mu);
-          running_var[j] = (msr_real) ((1 - momentum) * running_var[j] + momentum * ss / (N - 1));
+          running_var[j] = (msr_real) ((1 - momentum) * running_var[j] + momentum * ss[j] / (N - 1));
         }
       if (counter)
         counter[0] += 1;
@@ -739,13 +755,24 @@ msr_g_batchnorm (MsrGraph *g, MsrNode *x, MsrNode *gamma, MsrNode *beta,
         invstd[j] = (msr_real) (1.0 / sqrt (running_var[j] + eps));
       }
 
+  /* The affine part folded into one scale and shift per column. */
+  msr_real *scale = alloc_real (g, C, FALSE), *shift = alloc_real (g, C, FALSE);
+  for (gsize j = 0; j < C; j++)
+    {
+      scale[j] = gamma ? gamma->val[j] : 1;
+      shift[j] = beta ? beta->val[j] : 0;
+    }
   for (gsize r = 0; r < N; r++)
-    for (gsize j = 0; j < C; j++)
-      {
-        msr_real h = (x->val[r * C + j] - mean[j]) * invstd[j];
-        xhat[r * C + j] = h;
-        out->val[r * C + j] = (gamma ? gamma->val[j] : 1) * h + (beta ? beta->val[j] : 0);
-      }
+    {
+      const msr_real *restrict xr = x->val + r * C;
+      msr_real *restrict hr = xhat + r * C, *restrict yr = out->val + r * C;
+      for (gsize j = 0; j < C; j++)
+        {
+          const msr_real h = (xr[j] - mean[j]) * invstd[j];
+          hr[j] = h;
+          yr[j] = scale[j] * h + shift[j];
+        }
+    }
   out->aux[0] = invstd;
   out->aux[1] = xhat;
   out->flag = batch_stats;
@@ -1010,9 +1037,13 @@ backward_node (MsrGraph *g, MsrNode *n)
 
     case OP_RELU:
       if (a->grad)
-        for (gsize i = 0; i < R * C; i++)
-          if (a->val[i] > 0)
-            a->grad[i] += dy[i];
+        {
+          const msr_real *restrict v = a->val, *restrict d = dy;
+          msr_real *restrict gr = a->grad;
+          const gsize n = R * C;
+          for (gsize i = 0; i < n; i++)
+            gr[i] += v[i] > 0 ? d[i] : 0;
+        }
       break;
 
     case OP_SIGMOID:
@@ -1053,32 +1084,41 @@ backward_node (MsrGraph *g, MsrNode *n)
       {
         MsrNode *gamma = n->in[1], *beta = n->in[2];
         const msr_real *invstd = n->aux[0], *xhat = n->aux[1];
+        double *sum_dy = arena_alloc (&g->arena, C * sizeof (double), TRUE);
+        double *sum_dy_xhat = arena_alloc (&g->arena, C * sizeof (double), TRUE);
+        for (gsize r = 0; r < R; r++)
+          {
+            const msr_real *restrict d = dy + r * C, *restrict h = xhat + r * C;
+            for (gsize j = 0; j < C; j++)
+              {
+                sum_dy[j] += d[j];
+                sum_dy_xhat[j] += d[j] * h[j];
+              }
+          }
         for (gsize j = 0; j < C; j++)
           {
-            double sum_dy = 0, sum_dy_xhat = 0;
-            for (gsize r = 0; r < R; r++)
-              {
-                sum_dy += dy[r * C + j];
-                sum_dy_xhat += dy[r * C + j] * xhat[r * C + j];
-              }
             if (gamma && gamma->grad)
-              gamma->grad[j] += (msr_real) sum_dy_xhat;
+              gamma->grad[j] += (msr_real) sum_dy_xhat[j];
             if (beta && beta->grad)
-              beta->grad[j] += (msr_real) sum_dy;
-            if (!a->grad)
-              continue;
+              beta->grad[j] += (msr_real) sum_dy[j];
+          }
+        if (!a->grad)
+          break;
+        /* dx = γ·invstd·dy, less (with batch statistics) the mean parts. */
+        msr_real *k = alloc_real (g, C, FALSE), *m1 = alloc_real (g, C, FALSE), *m2 = alloc_real (g, C, FALSE);
+        for (gsize j = 0; j < C; j++)
+          {
             const double gm = gamma ? gamma->val[j] : 1.0;
-            if (n->flag)
-              {
-                /* Through the batch statistics as well. */
-                const double k = gm * invstd[j] / (double) R;
-                for (gsize r = 0; r < R; r++)
-                  a->grad[r * C + j] += (msr_real) (k * ((double) R * dy[r * C + j] - sum_dy -
-                                                         xhat[r * C + j] * sum_dy_xhat));
-              }
-            else
-              for (gsize r = 0; r < R; r++)
-                a->grad[r * C + j] += (msr_real) (gm * invstd[j] * dy[r * C + j]);
+            k[j] = (msr_real) (gm * invstd[j]);
+            m1[j] = n->flag ? (msr_real) (sum_dy[j] / R) : 0;
+            m2[j] = n->flag ? (msr_real) (sum_dy_xhat[j] / R) : 0;
+          }
+        for (gsize r = 0; r < R; r++)
+          {
+            const msr_real *restrict d = dy + r * C, *restrict h = xhat + r * C;
+            msr_real *restrict gr = a->grad + r * C;
+            for (gsize j = 0; j < C; j++)
+              gr[j] += k[j] * (d[j] - m1[j] - h[j] * m2[j]);
           }
         break;
       }

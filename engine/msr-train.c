@@ -157,12 +157,18 @@ typedef struct {
   gint              next;       /* next batch index (atomic) */
   gint              done;       /* rows scored (atomic) */
   GCancellable     *cancellable;
+  /* Set for the calling thread's worker only. */
+  MsrProgressFunc   progress;
+  gpointer          progress_data;
+  GThread          *caller;
 } ScoreJob;
 
 static gpointer
 score_worker (gpointer data)
 {
   ScoreJob *job = data;
+  /* Progress is reported by the calling thread's worker only. */
+  MsrProgressFunc progress = g_thread_self () == job->caller ? job->progress : NULL;
   g_autoptr(MsrGraph) g = msr_graph_new ();
   g_autoptr(MsrBatch) batch = msr_batch_new (job->model);
   msr_graph_set_training (g, FALSE);
@@ -180,6 +186,8 @@ score_worker (gpointer data)
       for (gsize i = 0; i < m; i++)
         job->out[start + i] = logistic (zv[i]);
       g_atomic_int_add (&job->done, (gint) m);
+      if (progress)
+        progress ((double) g_atomic_int_get (&job->done) / job->n, "Scoring", job->progress_data);
     }
   return NULL;
 }
@@ -192,7 +200,7 @@ score_rows (MsrModel *model, const MsrDataset *ds, const guint32 *rows, gsize n,
             GError **error)
 {
   ScoreJob job = { model, ds, rows, n, batch_size ? batch_size : SCORE_BATCH_DEFAULT,
-                   g_new (double, MAX (n, 1)), 0, 0, cancellable };
+                   g_new (double, MAX (n, 1)), 0, 0, cancellable, NULL, NULL, g_thread_self () };
   if (threads == 0)
     threads = g_get_num_processors ();
   const gsize n_batches = (n + job.batch_size - 1) / job.batch_size;
@@ -224,21 +232,16 @@ score_rows (MsrModel *model, const MsrDataset *ds, const guint32 *rows, gsize n,
       return job.out;
     }
 
-  /* Several workers: BLAS runs single-threaded inside each. */
+  /* Several workers, this thread among them (reporting progress between
+   * its batches); BLAS runs single-threaded inside each. */
   const int blas_threads = openblas_get_num_threads ();
   openblas_set_num_threads (1);
+  job.progress = progress;
+  job.progress_data = progress_data;
   g_autoptr(GPtrArray) workers = g_ptr_array_new ();
-  for (guint t = 0; t < threads; t++)
+  for (guint t = 1; t < threads; t++)
     g_ptr_array_add (workers, g_thread_new ("msr-score", score_worker, &job));
-  /* This thread reports progress while the workers run. */
-  while (g_atomic_int_get (&job.done) < (gint) n && !g_cancellable_is_cancelled (cancellable))
-    {
-      if (progress)
-        progress ((double) g_atomic_int_get (&job.done) / n, "Scoring", progress_data);
-      g_usleep (20000);
-      if (g_atomic_int_get (&job.next) >= (gint) n_batches + (gint) threads)
-        break;
-    }
+  score_worker (&job);
   for (guint t = 0; t < workers->len; t++)
     g_thread_join (g_ptr_array_index (workers, t));
   openblas_set_num_threads (blas_threads);
