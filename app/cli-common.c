@@ -142,3 +142,58 @@ cli_json_add_double (JsonBuilder *b, const char *key, double value, gboolean def
   else
     json_builder_add_null_value (b);
 }
+
+void
+cli_json_add_interval (JsonBuilder *b, const char *key, const MsrInterval *ci)
+{
+  json_builder_set_member_name (b, key);
+  if (ci == NULL || ci->n_defined == 0)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, ci->lo);
+  json_builder_add_double_value (b, ci->hi);
+  json_builder_end_array (b);
+}
+
+void
+cli_json_add_metrics (JsonBuilder *b, const MsrMetrics *m, gboolean with_users, gboolean is_mean,
+                      const MsrInterval *auc_ci, const MsrInterval *gauc_ci)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "n");
+  json_builder_add_int_value (b, (gint64) m->n);
+  json_builder_set_member_name (b, "positives");
+  json_builder_add_int_value (b, (gint64) m->positives);
+  cli_json_add_double (b, "auc", m->auc, m->auc_defined);
+  if (auc_ci)
+    cli_json_add_interval (b, "auc_ci", auc_ci);
+  cli_json_add_double (b, "logloss", m->logloss, m->logloss_defined);
+  if (with_users)
+    {
+      cli_json_add_double (b, "gauc", m->gauc, m->gauc_defined);
+      if (gauc_ci)
+        cli_json_add_interval (b, "gauc_ci", gauc_ci);
+      json_builder_set_member_name (b, "gauc_users_kept");
+      json_builder_add_int_value (b, (gint64) m->gauc_users_kept);
+      json_builder_set_member_name (b, "gauc_users");
+      json_builder_add_int_value (b, (gint64) m->gauc_users);
+      json_builder_set_member_name (b, "gauc_rows_kept");
+      json_builder_add_int_value (b, (gint64) m->gauc_rows_kept);
+    }
+  if (is_mean)
+    {
+      json_builder_set_member_name (b, "auc_scenarios");
+      json_builder_add_int_value (b, m->auc_scenarios);
+      json_builder_set_member_name (b, "logloss_scenarios");
+      json_builder_add_int_value (b, m->logloss_scenarios);
+      if (with_users)
+        {
+          json_builder_set_member_name (b, "gauc_scenarios");
+          json_builder_add_int_value (b, m->gauc_scenarios);
+        }
+    }
+  json_builder_end_object (b);
+}

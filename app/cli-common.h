@@ -3,6 +3,8 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include "msr-metrics.h"
+#include "msr-stats.h"
 
 G_BEGIN_DECLS
 
@@ -44,5 +46,12 @@ char    *cli_format_metric (double value, gboolean defined);
 
 /* A JSON double, or null when not defined / not finite. */
 void     cli_json_add_double (JsonBuilder *b, const char *key, double value, gboolean defined);
+/* [lo, hi], or null when no replicate was defined (or ci is NULL). */
+void     cli_json_add_interval (JsonBuilder *b, const char *key, const MsrInterval *ci);
+/* One metrics block: n, positives, auc, logloss, and with users gauc and
+ * its coverage; for a mean over scenarios also how many contributed. The
+ * intervals (nullable) add auc_ci and gauc_ci. */
+void     cli_json_add_metrics (JsonBuilder *b, const MsrMetrics *m, gboolean with_users, gboolean is_mean,
+                               const MsrInterval *auc_ci, const MsrInterval *gauc_ci);
 
 G_END_DECLS

@@ -96,40 +96,6 @@ add_predictions (MsrEvalAcc *acc, const MsrPredictions *p, GError **error)
   return TRUE;
 }
 
-static void
-json_metrics (JsonBuilder *b, const MsrMetrics *m, gboolean with_users, gboolean is_mean)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "n");
-  json_builder_add_int_value (b, (gint64) m->n);
-  json_builder_set_member_name (b, "positives");
-  json_builder_add_int_value (b, (gint64) m->positives);
-  cli_json_add_double (b, "auc", m->auc, m->auc_defined);
-  cli_json_add_double (b, "logloss", m->logloss, m->logloss_defined);
-  if (with_users)
-    {
-      cli_json_add_double (b, "gauc", m->gauc, m->gauc_defined);
-      json_builder_set_member_name (b, "gauc_users_kept");
-      json_builder_add_int_value (b, (gint64) m->gauc_users_kept);
-      json_builder_set_member_name (b, "gauc_users");
-      json_builder_add_int_value (b, (gint64) m->gauc_users);
-      json_builder_set_member_name (b, "gauc_rows_kept");
-      json_builder_add_int_value (b, (gint64) m->gauc_rows_kept);
-    }
-  if (is_mean)
-    {
-      json_builder_set_member_name (b, "auc_scenarios");
-      json_builder_add_int_value (b, m->auc_scenarios);
-      json_builder_set_member_name (b, "logloss_scenarios");
-      json_builder_add_int_value (b, m->logloss_scenarios);
-      if (with_users)
-        {
-          json_builder_set_member_name (b, "gauc_scenarios");
-          json_builder_add_int_value (b, m->gauc_scenarios);
-        }
-    }
-  json_builder_end_object (b);
-}
 
 static char *
 format_coverage (const MsrMetrics *m)
@@ -282,22 +248,22 @@ cli_metrics (int argc, char **argv)
       g_autoptr(JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "overall");
-      json_metrics (b, &res->overall, with_users, FALSE);
+      cli_json_add_metrics (b, &res->overall, with_users, FALSE, NULL, NULL);
       json_builder_set_member_name (b, "scenarios");
       json_builder_begin_object (b);
       for (guint i = 0; per_scenario && i < res->n_scenarios; i++)
         {
           guint s = order[i];
           json_builder_set_member_name (b, res->scenario_names[s]);
-          json_metrics (b, &res->scenarios[s], with_users, FALSE);
+          cli_json_add_metrics (b, &res->scenarios[s], with_users, FALSE, NULL, NULL);
         }
       json_builder_end_object (b);
       if (per_scenario)
         {
           json_builder_set_member_name (b, "macro_mean");
-          json_metrics (b, &res->macro, with_users, TRUE);
+          cli_json_add_metrics (b, &res->macro, with_users, TRUE, NULL, NULL);
           json_builder_set_member_name (b, "weighted_mean");
-          json_metrics (b, &res->weighted, with_users, TRUE);
+          cli_json_add_metrics (b, &res->weighted, with_users, TRUE, NULL, NULL);
         }
       cli_json_add_double (b, "logloss_epsilon", res->logloss_epsilon, TRUE);
       json_builder_end_object (b);
@@ -337,20 +303,6 @@ cli_metrics (int argc, char **argv)
 
 /* ---- compare -------------------------------------------------------------- */
 
-static void
-json_interval (JsonBuilder *b, const char *key, const MsrInterval *ci)
-{
-  json_builder_set_member_name (b, key);
-  if (ci->n_defined == 0)
-    {
-      json_builder_add_null_value (b);
-      return;
-    }
-  json_builder_begin_array (b);
-  json_builder_add_double_value (b, ci->lo);
-  json_builder_add_double_value (b, ci->hi);
-  json_builder_end_array (b);
-}
 
 static void
 json_comparison_row (JsonBuilder *b, const MsrComparisonRow *r, double p_holm, gboolean intervals)
@@ -371,10 +323,10 @@ json_comparison_row (JsonBuilder *b, const MsrComparisonRow *r, double p_holm, g
     cli_json_add_double (b, "delong_p_holm", p_holm, !isnan (p_holm));
   if (intervals)
     {
-      json_interval (b, "auc_a_ci", &r->ci_auc_a);
-      json_interval (b, "auc_b_ci", &r->ci_auc_b);
-      json_interval (b, "delta_auc_ci", &r->ci_delta);
-      json_interval (b, "relaimpr_ci", &r->ci_relaimpr);
+      cli_json_add_interval (b, "auc_a_ci", &r->ci_auc_a);
+      cli_json_add_interval (b, "auc_b_ci", &r->ci_auc_b);
+      cli_json_add_interval (b, "delta_auc_ci", &r->ci_delta);
+      cli_json_add_interval (b, "relaimpr_ci", &r->ci_relaimpr);
     }
   if (r->has_gauc)
     {
@@ -382,7 +334,7 @@ json_comparison_row (JsonBuilder *b, const MsrComparisonRow *r, double p_holm, g
       cli_json_add_double (b, "gauc_b", r->gauc_b, TRUE);
       cli_json_add_double (b, "delta_gauc", r->gauc_delta, TRUE);
       if (intervals)
-        json_interval (b, "delta_gauc_ci", &r->ci_gauc_delta);
+        cli_json_add_interval (b, "delta_gauc_ci", &r->ci_gauc_delta);
     }
   json_builder_end_object (b);
 }

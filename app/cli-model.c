@@ -540,43 +540,12 @@ cli_score (int argc, char **argv)
 
 /* ---- eval ------------------------------------------------------------------- */
 
-static void
-json_interval_member (JsonBuilder *b, const char *key, const MsrInterval *ci)
-{
-  json_builder_set_member_name (b, key);
-  if (ci == NULL || ci->n_defined == 0)
-    {
-      json_builder_add_null_value (b);
-      return;
-    }
-  json_builder_begin_array (b);
-  json_builder_add_double_value (b, ci->lo);
-  json_builder_add_double_value (b, ci->hi);
-  json_builder_end_array (b);
-}
 
+/* Evaluation blocks always carry GAUC: eval has the user of every row. */
 static void
 json_eval_block (JsonBuilder *b, const MsrMetrics *m, const MsrComparisonRow *ci)
 {
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "n");
-  json_builder_add_int_value (b, (gint64) m->n);
-  json_builder_set_member_name (b, "positives");
-  json_builder_add_int_value (b, (gint64) m->positives);
-  cli_json_add_double (b, "auc", m->auc, m->auc_defined);
-  if (ci)
-    json_interval_member (b, "auc_ci", &ci->ci_auc_a);
-  cli_json_add_double (b, "logloss", m->logloss, m->logloss_defined);
-  cli_json_add_double (b, "gauc", m->gauc, m->gauc_defined);
-  if (ci)
-    json_interval_member (b, "gauc_ci", &ci->ci_gauc_a);
-  json_builder_set_member_name (b, "gauc_users_kept");
-  json_builder_add_int_value (b, (gint64) m->gauc_users_kept);
-  json_builder_set_member_name (b, "gauc_users");
-  json_builder_add_int_value (b, (gint64) m->gauc_users);
-  json_builder_set_member_name (b, "gauc_rows_kept");
-  json_builder_add_int_value (b, (gint64) m->gauc_rows_kept);
-  json_builder_end_object (b);
+  cli_json_add_metrics (b, m, TRUE, FALSE, ci ? &ci->ci_auc_a : NULL, ci ? &ci->ci_gauc_a : NULL);
 }
 
 static char *
