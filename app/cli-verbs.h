@@ -11,3 +11,4 @@ int cli_score        (int argc, char **argv);
 int cli_eval         (int argc, char **argv);
 int cli_runs         (int argc, char **argv);
 int cli_inspect      (int argc, char **argv);
+int cli_seesaw       (int argc, char **argv);

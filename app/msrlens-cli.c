@@ -25,6 +25,7 @@ static const Verb verbs[] = {
   { NULL, "eval", cli_eval, "score + metrics with CIs, recorded in the results store" },
   { NULL, "runs", cli_runs, "list the runs recorded in a project's results store" },
   { NULL, "inspect", cli_inspect, "validate a model file and show its configuration and tensors" },
+  { NULL, "seesaw", cli_seesaw, "two runs per scenario: ΔAUC with CIs and the seesaw indicators" },
 };
 
 static void
