@@ -4,6 +4,7 @@
 #include "cli-verbs.h"
 #include "msr-metrics.h"
 #include "msr-model.h"
+#include "msr-pipeline.h"
 #include "msr-project.h"
 #include "msr-results.h"
 #include "msr-safetensors.h"
@@ -34,15 +35,6 @@ load_project_dataset (const char *dir, MsrProject **project_out, gboolean quiet,
   return ds;
 }
 
-static char *
-file_sha256 (const char *path, GError **error)
-{
-  g_autoptr(GMappedFile) mf = g_mapped_file_new (path, FALSE, error);
-  if (mf == NULL)
-    return NULL;
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (mf),
-                                      g_mapped_file_get_length (mf));
-}
 
 static guint
 split_mask_of (const char *name, MsrSplit *split)
@@ -56,13 +48,6 @@ split_mask_of (const char *name, MsrSplit *split)
   else
     return 0;
   return MSR_SPLIT_MASK (*split);
-}
-
-static MsrResults *
-open_results (MsrProject *project, GError **error)
-{
-  g_autofree char *path = msr_project_get_path (project, MSR_RESULTS_FILE);
-  return msr_results_open (path, MSR_RESULTS_READ_WRITE, error);
 }
 
 /* ---- train -------------------------------------------------------------------- */
@@ -239,41 +224,8 @@ cli_train (int argc, char **argv)
   if (!msr_model_save (model, out, training_json, &error))
     return cli_fail (error);
 
-  if (!no_record)
-    {
-      g_autoptr(MsrResults) results = open_results (project, &error);
-      g_autofree char *sha = results ? file_sha256 (out, &error) : NULL;
-      g_autofree char *abs = g_canonicalize_filename (out, NULL);
-      if (results == NULL || sha == NULL)
-        return cli_fail (error);
-      MsrRunInfo info = { 0 };
-      info.kind = (char *) "train";
-      info.model_path = abs;
-      info.model_sha256 = sha;
-      info.architecture = (char *) msr_arch_to_string (arch);
-      info.config_json = (char *) msr_model_get_config_json (model);
-      info.dataset_fingerprint = (char *) msr_dataset_get_fingerprint (ds);
-      info.split = (char *) "valid";
-      info.has_seed = TRUE;
-      info.seed = opts.seed;
-      info.threads = opts.threads;
-      gint64 id = msr_results_add_run (results, &info, NULL, NULL, &error);
-      if (id == 0)
-        return cli_fail (error);
-      const guint S = msr_model_get_n_scenarios (model);
-      g_autofree MsrResultsEpoch *eps = g_new0 (MsrResultsEpoch, res->epochs->len);
-      g_autofree char **names = g_new0 (char *, S + 1);
-      for (guint s = 0; s < S; s++)
-        names[s] = (char *) msr_model_get_scenario_name (model, s);
-      for (guint i = 0; i < res->epochs->len; i++)
-        {
-          const MsrEpochLog *e = &g_array_index (res->epochs, MsrEpochLog, i);
-          eps[i] = (MsrResultsEpoch) { e->epoch, e->train_loss, e->valid_auc, e->valid_logloss, NAN, e->seconds,
-                                       S, names, e->valid_auc_scenario, NULL };
-        }
-      if (!msr_results_add_epochs (results, id, eps, res->epochs->len, &error))
-        return cli_fail (error);
-    }
+  if (!no_record && msr_pipeline_record_training (project, model, out, ds, res, &opts, &error) == 0)
+    return cli_fail (error);
 
   printf ("Trained %s: best epoch %u of %u%s, validation AUC %.4f, %.1f s\n", msr_arch_to_string (arch),
           res->best_epoch, res->epochs->len, res->stopped_early ? " (stopped early)" : "", res->best_valid_auc,
@@ -615,115 +567,28 @@ cli_eval (int argc, char **argv)
   if (ds == NULL)
     return cli_fail (error);
 
-  gsize n = 0;
-  g_autofree guint32 *rows = NULL;
-  g_autofree double *scores = NULL;
+  MsrEvalOptions eo;
+  msr_eval_options_init (&eo);
+  eo.split = sp;
+  eo.replicates = (guint) replicates;
+  eo.seed = (guint64) seed;
+  eo.threads = (guint) threads;
+  eo.record = !no_record;
+  eo.predictions = !no_predictions;
+  eo.name = name;
   CliProgress progress = { 0 };
-  if (popularity)
-    {
-      scores = msr_score_popularity (ds, mask, &n);
-      const guint8 *spl = msr_dataset_get_splits (ds);
-      rows = g_new (guint32, MAX (n, 1));
-      gsize k = 0;
-      for (gsize r = 0; r < msr_dataset_get_n_rows (ds); r++)
-        if (mask & MSR_SPLIT_MASK (spl[r]))
-          rows[k++] = (guint32) r;
-    }
-  else
-    scores = msr_score (model, ds, mask, (guint) threads, 4096, &n, &rows, json ? NULL : cli_progress, &progress,
-                        NULL, &error);
+  g_autoptr(MsrEvaluation) ev = msr_pipeline_evaluate (project, ds, model, popularity ? NULL : argv[2], &eo,
+                                                       json ? NULL : cli_progress, &progress, NULL, &error);
   cli_progress_done (&progress);
-  if (scores == NULL)
+  if (ev == NULL)
     {
       g_prefix_error (&error, "%s: ", argv[2]);
       return cli_fail (error);
     }
-  if (n == 0)
-    return cli_fail_message ("eval: the %s split has no rows", split ? split : "test");
-
-  /* Metrics through the accumulator (exact), CIs through the bootstrap. */
-  const guint S = msr_dataset_get_n_scenarios (ds);
-  const guint uf = msr_dataset_get_user_field (ds);
-  const gint32 *ucodes = msr_dataset_get_field_codes (ds, uf);
-  const guint8 *labels = msr_dataset_get_labels (ds);
-  const guint16 *scen = msr_dataset_get_scenarios (ds);
-  g_autoptr(MsrEvalAcc) acc = msr_eval_acc_new (TRUE);
-  g_autofree guint32 *scen_code = g_new (guint32, S);
-  for (guint s = 0; s < S; s++)
-    scen_code[s] = msr_eval_acc_intern_scenario (acc, msr_dataset_get_scenario_name (ds, s));
-  g_autofree guint32 *user_code = g_new (guint32, msr_dataset_get_field_cardinality (ds, uf));
-  for (guint u = 0; u < msr_dataset_get_field_cardinality (ds, uf); u++)
-    user_code[u] = G_MAXUINT32;
-  g_autofree guint8 *y = g_new (guint8, n);
-  g_autofree guint32 *sc = g_new (guint32, n), *us = g_new (guint32, n);
-  for (gsize i = 0; i < n; i++)
-    {
-      const guint32 r = rows[i];
-      y[i] = labels[r];
-      sc[i] = scen_code[scen[r]];
-      if (user_code[ucodes[r]] == G_MAXUINT32)
-        user_code[ucodes[r]] = msr_eval_acc_intern_user (acc, msr_dataset_get_field_value (ds, uf, ucodes[r]));
-      us[i] = user_code[ucodes[r]];
-    }
-  if (!msr_eval_acc_add_batch (acc, scores, y, sc, us, n, NULL, &error))
-    return cli_fail (error);
-  g_autoptr(MsrEvalResult) res = msr_eval_acc_finish (acc);
-
-  g_autoptr(MsrComparison) cis = NULL;
-  if (replicates > 0)
-    {
-      MsrBootstrapOptions bo;
-      msr_bootstrap_options_init (&bo);
-      bo.replicates = (guint) replicates;
-      bo.seed = (guint64) seed;
-      bo.threads = (guint) threads;
-      g_autofree const char **names = g_new0 (const char *, S + 1);
-      for (guint s = 0; s < S; s++)
-        names[s] = msr_dataset_get_scenario_name (ds, s);
-      g_autofree guint32 *sraw = g_new (guint32, n);
-      for (gsize i = 0; i < n; i++)
-        sraw[i] = scen[rows[i]];
-      cis = msr_compare_paired (scores, NULL, y, sraw, names, S, us, n, &bo, json ? NULL : cli_progress, &progress,
-                                NULL, &error);
-      cli_progress_done (&progress);
-      if (cis == NULL)
-        return cli_fail (error);
-    }
-
-  gint64 run_id = 0;
-  if (!no_record)
-    {
-      g_autoptr(MsrResults) results = open_results (project, &error);
-      if (results == NULL)
-        return cli_fail (error);
-      g_autofree char *sha = popularity ? NULL : file_sha256 (argv[2], &error);
-      if (!popularity && sha == NULL)
-        return cli_fail (error);
-      g_autofree char *abs = popularity ? NULL : g_canonicalize_filename (argv[2], NULL);
-      MsrRunInfo info = { 0 };
-      info.kind = (char *) "eval";
-      info.name = name;
-      info.model_path = abs;
-      info.model_sha256 = sha;
-      info.architecture = (char *) (popularity ? "popularity" : msr_arch_to_string (msr_model_get_config (model)->arch));
-      info.config_json = popularity ? NULL : (char *) msr_model_get_config_json (model);
-      info.dataset_fingerprint = (char *) msr_dataset_get_fingerprint (ds);
-      info.split = (char *) msr_split_to_string (sp);
-      info.has_seed = replicates > 0;
-      info.seed = (guint64) seed;
-      info.threads = (guint) threads;
-      run_id = msr_results_add_run (results, &info, res, cis, &error);
-      if (run_id == 0)
-        return cli_fail (error);
-      if (!no_predictions)
-        {
-          g_autofree float *f = g_new (float, n);
-          for (gsize i = 0; i < n; i++)
-            f[i] = (float) scores[i];
-          if (!msr_results_add_predictions (results, run_id, f, n, NULL, NULL, NULL, &error))
-            return cli_fail (error);
-        }
-    }
+  const MsrEvalResult *res = ev->metrics;
+  const MsrComparison *cis = ev->intervals;
+  const gint64 run_id = ev->run_id;
+  const gsize n = ev->n;
 
   if (json)
     {
@@ -919,7 +784,7 @@ cli_inspect (int argc, char **argv)
   g_autoptr(MsrModel) model = msr_model_load (argv[1], &error);
   if (model == NULL)
     return cli_fail (error);
-  g_autofree char *sha = file_sha256 (argv[1], &error);
+  g_autofree char *sha = msr_pipeline_file_sha256 (argv[1], &error);
   if (sha == NULL)
     return cli_fail (error);
   MsrParams *ps = msr_model_get_params (model);
