@@ -129,6 +129,12 @@ msr_pipeline_evaluate (MsrProject *project, const MsrDataset *ds, MsrModel *mode
       return NULL;
     }
 
+  /* The store keeps scores as float32: compute the metrics on exactly those
+   * values, so anything recomputed later from the stored scores (paired
+   * tests, seesaw) agrees with the recorded metrics to the last bit. */
+  for (gsize i = 0; i < ev->n; i++)
+    ev->scores[i] = (float) ev->scores[i];
+
   /* Metrics through the accumulator (exact), CIs through the bootstrap. */
   const gsize n = ev->n;
   const guint S = msr_dataset_get_n_scenarios (ds);
