@@ -8,16 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Removes what a failed init wrote, so nothing half-made is left. */
-static void
-undo_init (const char *dir, gboolean dir_existed)
-{
-  g_autofree char *file = g_build_filename (dir, MSR_PROJECT_FILE, NULL);
-  g_unlink (file);
-  if (!dir_existed)
-    g_rmdir (dir);
-}
-
 int
 cli_project_init (int argc, char **argv)
 {
@@ -144,11 +134,10 @@ cli_project_init (int argc, char **argv)
   /* Read every row now, so a malformed file is reported here and no broken
    * project is left behind. */
   CliProgress progress = { 0 };
-  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, cli_progress, &progress, NULL, &error);
+  g_autoptr(MsrDataset) ds = msr_project_check_new (project, dir_existed, cli_progress, &progress, NULL, &error);
   cli_progress_done (&progress);
   if (ds == NULL)
     {
-      undo_init (msr_project_get_dir (project), dir_existed);
       fprintf (stderr, "msrlens-cli: %s\nmsrlens-cli: the project was not created.\n", error->message);
       return CLI_EXIT_ERROR;
     }

@@ -5,7 +5,8 @@
  * the folder the caller names, $MSR_MOVIELENS_DIR, the folder an earlier
  * `msrlens-cli data fetch` made, or a download of the official archive
  * (verified against GroupLens's checksum; $MSR_MOVIELENS_URL names a
- * mirror, which must serve the same archive). */
+ * mirror, which must serve the same archive). Without any, the demo is a
+ * simulated world in g_get_user_data_dir()/msrlens/demo-simulated. */
 #pragma once
 
 #include <gio/gio.h>
@@ -16,9 +17,17 @@ G_BEGIN_DECLS
 /* The demo project folder (not created). Free with g_free. */
 char    *msr_demo_get_dir       (void);
 
+/* The simulated demo's folder, used when no MovieLens copy can be had. */
+char    *msr_demo_get_simulated_dir (void);
+
 /* Returns the demo project folder, creating the project (and getting the
- * data) when it does not exist yet. movielens_dir may be NULL. */
+ * data) when it does not exist yet, then training and evaluating every
+ * demo backbone it lacks (separate DNNs, Shared-Bottom, MMoE, PLE, STAR,
+ * PEPNet, and the popularity baseline); an interrupted build resumes. When
+ * no MovieLens copy can be found or downloaded, the demo is a simulated
+ * world (msr-simulate.h) instead, and *note (nullable) says why. */
 char    *msr_demo_prepare       (const char       *movielens_dir,
+                                 char            **note,
                                  MsrProgressFunc   progress,
                                  gpointer          progress_data,
                                  GCancellable     *cancellable,

@@ -439,3 +439,17 @@ msr_project_load_dataset (MsrProject *p, MsrProgressFunc progress, gpointer prog
     return NULL;
   return g_steal_pointer (&ds);
 }
+
+MsrDataset *
+msr_project_check_new (MsrProject *p, gboolean dir_existed, MsrProgressFunc progress, gpointer progress_data,
+                       GCancellable *cancellable, GError **error)
+{
+  MsrDataset *ds = msr_project_load_dataset (p, progress, progress_data, cancellable, error);
+  if (ds == NULL)
+    {
+      g_unlink (p->file);
+      if (!dir_existed)
+        g_rmdir (p->dir);
+    }
+  return ds;
+}

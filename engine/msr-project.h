@@ -44,6 +44,17 @@ MsrProject   *msr_project_create_csv         (const char            *dir,
                                               const char            *test_file,
                                               GError               **error);
 
+/* Reads every row of a newly created project's dataset once, so a
+ * malformed file is reported when the project is made; on failure removes
+ * the project description (and the folder when dir_existed is FALSE and it
+ * is left empty), so no broken project stays behind. Returns the dataset. */
+MsrDataset   *msr_project_check_new          (MsrProject      *project,
+                                              gboolean         dir_existed,
+                                              MsrProgressFunc  progress,
+                                              gpointer         progress_data,
+                                              GCancellable    *cancellable,
+                                              GError         **error);
+
 const char   *msr_project_get_dir            (const MsrProject *project);
 const char   *msr_project_get_name           (const MsrProject *project);
 MsrDatasetKind msr_project_get_dataset_kind  (const MsrProject *project);

@@ -38,7 +38,7 @@ static gboolean
 iterate_until (Condition cond,
                gpointer  data)
 {
-  gint64 deadline = g_get_monotonic_time () + 50 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 240 * G_USEC_PER_SEC;
   guint ticker = g_timeout_add (20, tick, NULL);
   gboolean ok;
 
@@ -418,7 +418,7 @@ test_csv_project (void)
   g_assert_nonnull (window);
   g_assert_true (iterate_until (window_not_loading, window));
   g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
   g_assert_false (lens_window_is_empty (window));
 
   project = msr_project_open (f->project_dir, &error);
@@ -532,7 +532,7 @@ test_movielens_project (void)
 
   window = open_and_wait (project_dir);
   g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
 
   model = lens_dataset_summary_get_model (lens_window_get_dataset_summary (window));
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, G_N_ELEMENTS (expected));
@@ -551,6 +551,22 @@ test_movielens_project (void)
   close_all_windows ();
 }
 
+static gboolean
+session_has_runs (gpointer data)
+{
+  return lens_session_get_runs (data)->len > 0;
+}
+
+static guint
+count_eval_runs (LensSession *session)
+{
+  GPtrArray *runs = lens_session_get_runs (session);
+  guint n = 0;
+  for (guint i = 0; i < runs->len; i++)
+    n += g_strcmp0 (((LensRun *) g_ptr_array_index (runs, i))->info->kind, "eval") == 0;
+  return n;
+}
+
 static void
 test_demo (void)
 {
@@ -561,18 +577,26 @@ test_demo (void)
   g_autoptr(GFile) demo = g_file_new_for_path (demo_dir);
   LensWindow *window;
 
-  /* No copy anywhere and a mirror that does not answer: the window says
-   * what is missing and how to point the demo at data; nothing is made. */
+  /* No copy anywhere and a mirror that does not answer: the demo still
+   * opens, on a simulated world, and the window says so and why. */
+  g_autofree char *sim_dir = msr_demo_get_simulated_dir ();
+  g_autoptr(GFile) sim = g_file_new_for_path (sim_dir);
   g_setenv ("MSR_MOVIELENS_DIR", "", TRUE);
   g_setenv ("MSR_MOVIELENS_URL", "file:///nonexistent/msrlens-test/ml-100k.zip", TRUE);
   window = new_window ();
   lens_window_open_demo (window, NULL);
   g_assert_cmpstr (lens_window_get_visible_page (window), ==, "loading");
   g_assert_true (iterate_until (window_not_loading, window));
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "error");
-  g_assert_nonnull (strstr (lens_window_get_error_message (window), "MSR_MOVIELENS_DIR"));
-  g_assert_nonnull (strstr (lens_window_get_error_message (window), "/nonexistent/msrlens-test/ml-100k.zip"));
+  g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
+  g_assert_true (g_file_equal (lens_window_get_project_dir (window), sim));
+  g_assert_nonnull (lens_window_get_banner (window));
+  g_assert_nonnull (strstr (lens_window_get_banner (window), "simulated world"));
+  g_assert_nonnull (strstr (lens_window_get_banner (window), "/nonexistent/msrlens-test/ml-100k.zip"));
   g_assert_false (g_file_test (demo_file, G_FILE_TEST_EXISTS));
+  /* Six backbones and the baseline were trained and evaluated. */
+  g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
+  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
   close_all_windows ();
 
   if (shared == NULL || !g_file_test (data_dir, G_FILE_TEST_IS_DIR))
@@ -585,16 +609,18 @@ test_demo (void)
   lens_window_open_demo (window, data_dir);
   g_assert_true (iterate_until (window_not_loading, window));
   g_assert_cmpstr (lens_window_get_error_message (window), ==, NULL);
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
   g_assert_true (g_file_equal (lens_window_get_project_dir (window), demo));
   g_assert_cmpuint (g_list_model_get_n_items (lens_dataset_summary_get_model (lens_window_get_dataset_summary (window))), ==, 5);
+  g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
+  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
   close_all_windows ();
 
   /* Later runs reuse it, even without the data hint. */
   window = new_window ();
   lens_window_open_demo (window, NULL);
   g_assert_true (iterate_until (window_not_loading, window));
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
   close_all_windows ();
   g_unsetenv ("MSR_MOVIELENS_URL");
 }
@@ -684,11 +710,11 @@ test_accessible (void)
   struct { const char *page; const char *label; } pages[] = {
     { "greeter", "Welcome" },
     { "loading", "Loading the dataset" },
-    { "summary", "Dataset summary" },
+    { "workbench", "Workbench" },
     { "error", "Error" },
   };
 
-  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "summary");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
 
   view = lens_dataset_summary_get_column_view (lens_window_get_dataset_summary (window));
   gtk_test_accessible_assert_role (view, GTK_ACCESSIBLE_ROLE_TREE_GRID);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "lens-application.h"
+#include "lens-new-project-dialog.h"
 #include "lens-session.h"
 #include "lens-ui.h"
 #include "lens-window.h"
@@ -20,6 +21,8 @@ struct _LensApplication
   /* --demo on the command line, opened by activate */
   gboolean   demo_requested;
   char      *demo_movielens_dir;
+  /* --page: the workbench page new windows show first */
+  char      *first_page;
 };
 
 G_DEFINE_FINAL_TYPE (LensApplication, lens_application, ADW_TYPE_APPLICATION)
@@ -27,7 +30,10 @@ G_DEFINE_FINAL_TYPE (LensApplication, lens_application, ADW_TYPE_APPLICATION)
 static LensWindow *
 lens_application_new_window (LensApplication *self)
 {
-  return lens_window_new (GTK_APPLICATION (self), lens_application_get_settings (self));
+  LensWindow *window = lens_window_new (GTK_APPLICATION (self), lens_application_get_settings (self));
+  if (self->first_page)
+    lens_window_show_page (window, self->first_page);
+  return window;
 }
 
 /* The active window if it is one of ours. */
@@ -115,6 +121,12 @@ lens_application_handle_local_options (GApplication *app,
       return 0;
     }
   g_variant_dict_lookup (options, "movielens", "^&ay", &movielens);
+  const char *page = NULL;
+  if (g_variant_dict_lookup (options, "page", "&s", &page))
+    {
+      g_free (self->first_page);
+      self->first_page = g_strdup (page);
+    }
   if (g_variant_dict_contains (options, "demo"))
     {
       g_autofree char *dir = movielens ? g_canonicalize_filename (movielens, NULL) : NULL;
@@ -257,12 +269,33 @@ open_demo_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (window));
 }
 
+static void
+on_project_created (LensApplication *self, const char *dir)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (dir);
+  g_application_open (G_APPLICATION (self), &file, 1, "");
+}
+
+static void
+new_project_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  LensApplication *self = LENS_APPLICATION (user_data);
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  LensNewProjectDialog *dialog = lens_new_project_dialog_new (parent);
+
+  g_signal_connect_object (dialog, "project-created", G_CALLBACK (on_project_created), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static const GActionEntry app_actions[] = {
   { .name = "quit", .activate = quit_action },
   { .name = "about", .activate = about_action },
   { .name = "shortcuts", .activate = shortcuts_action },
   { .name = "open", .activate = open_action },
   { .name = "open-demo", .activate = open_demo_action, .parameter_type = "s" },
+  { .name = "new-project", .activate = new_project_action },
 };
 
 static void
@@ -270,6 +303,7 @@ lens_application_startup (GApplication *app)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *open_accels[] = { "<Control>o", NULL };
+  static const char *new_accels[] = { "<Control>n", NULL };
   static const char *shortcuts_accels[] = { "F1", "<Control>question", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
   static const char *no_accels[] = { NULL };
@@ -282,6 +316,7 @@ lens_application_startup (GApplication *app)
 
   gtk_application_set_accels_for_action (gtk_app, "app.quit", quit_accels);
   gtk_application_set_accels_for_action (gtk_app, "app.open", open_accels);
+  gtk_application_set_accels_for_action (gtk_app, "app.new-project", new_accels);
   gtk_application_set_accels_for_action (gtk_app, "app.shortcuts", shortcuts_accels);
   gtk_application_set_accels_for_action (gtk_app, "win.close", close_accels);
   /* app.shortcuts owns Ctrl+? (GtkApplication gave it to the overlay). */
@@ -297,6 +332,7 @@ lens_application_dispose (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_pointer (&self->demo_movielens_dir, g_free);
+  g_clear_pointer (&self->first_page, g_free);
 
   G_OBJECT_CLASS (lens_application_parent_class)->dispose (object);
 }
@@ -331,6 +367,10 @@ lens_application_init (LensApplication *self)
                                  G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
                                  "With --demo: a local MovieLens-100K folder to build it from "
                                  "(or set MSR_MOVIELENS_DIR)", "DIR");
+  g_application_add_main_option (G_APPLICATION (self), "page", 0,
+                                 G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING,
+                                 "The workbench page to show first: overview, backbones, seesaw, runs or train",
+                                 "NAME");
   g_application_set_option_context_parameter_string (G_APPLICATION (self),
                                                      "[PROJECT-FOLDER…]");
   g_application_set_option_context_summary (G_APPLICATION (self),

@@ -155,4 +155,15 @@ gboolean      lens_chart_export      (LensChart            *chart,
 /* From a file name's extension (.png, .svg, .pdf); FALSE otherwise. */
 gboolean      lens_export_format_from_path (const char *path, LensExportFormat *format);
 
+/* Additions. */
+
+/* For keyboard navigation: the number of items per row when the items form
+ * a grid (a heatmap's columns), else 0 (items form one sequence). */
+guint         lens_chart_get_grid_columns (LensChart *chart);
+
+/* A short footnote drawn under the title and read after the summary, e.g.
+ * what a heatmap's marks mean ("* p < 0.05, Holm-corrected"). Set it before
+ * the chart is shown; NULL removes it. */
+void          lens_chart_set_note    (LensChart *chart, const char *note);
+
 G_END_DECLS

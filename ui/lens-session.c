@@ -15,6 +15,10 @@ struct _LensSession
   MsrDataset      *dataset;
   MsrDatasetStats *stats;
   gboolean         loading;
+  char            *results_path;
+  GPtrArray       *runs;          /* LensRun* */
+  GArray          *selection;     /* gint64 */
+  guint            refresh_serial;
 
   /* main-context copy of the progress, read by the UI */
   double           fraction;
@@ -40,6 +44,19 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum { SIGNAL_RUNS_CHANGED, SIGNAL_SELECTION_CHANGED, SIGNAL_ERROR, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+lens_run_free (gpointer p)
+{
+  LensRun *r = p;
+  g_clear_pointer (&r->info, msr_results_run_info_free);
+  g_clear_pointer (&r->metrics, msr_results_metrics_free);
+  g_clear_pointer (&r->epochs, g_ptr_array_unref);
+  g_free (r);
+}
 
 /* Task data marking a load refused because another one was running. */
 static const char already_loading = 0;
@@ -68,6 +85,9 @@ lens_session_finalize (GObject *object)
   g_clear_pointer (&self->dataset, msr_dataset_free);
   g_clear_pointer (&self->project, msr_project_free);
   g_clear_pointer (&self->progress_context, g_main_context_unref);
+  g_clear_pointer (&self->runs, g_ptr_array_unref);
+  g_clear_pointer (&self->selection, g_array_unref);
+  g_free (self->results_path);
   g_free (self->description);
   g_free (self->stage);
   g_free (self->pending_stage);
@@ -118,6 +138,13 @@ lens_session_class_init (LensSessionClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_RUNS_CHANGED] = g_signal_new ("runs-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                               0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_SELECTION_CHANGED] = g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                        NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -126,6 +153,8 @@ lens_session_init (LensSession *self)
   g_mutex_init (&self->progress_lock);
   self->fraction = -1.0;
   self->pending_fraction = -1.0;
+  self->runs = g_ptr_array_new_with_free_func (lens_run_free);
+  self->selection = g_array_new (FALSE, FALSE, sizeof (gint64));
 }
 
 GFile *
@@ -161,6 +190,7 @@ lens_session_open (const char  *dir,
   self = g_object_new (LENS_TYPE_SESSION, NULL);
   self->project = project;
   self->description = msr_project_describe_dataset (project);
+  self->results_path = msr_project_get_path (project, MSR_RESULTS_FILE);
   return self;
 }
 
@@ -369,4 +399,175 @@ lens_session_load_finish (LensSession   *self,
   self->stats = g_steal_pointer (&loaded->stats);
   load_result_free (loaded);
   return TRUE;
+}
+
+/* ---- runs -------------------------------------------------------------- */
+
+const char *
+lens_session_get_results_path (LensSession *self)
+{
+  return self->results_path;
+}
+
+static void
+runs_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  const char *path = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (lens_run_free);
+
+  /* No store yet: no runs, not an error. */
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_task_return_pointer (task, g_steal_pointer (&out), (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+  g_autoptr(MsrResults) results = msr_results_open (path, MSR_RESULTS_READ_ONLY, &error);
+  g_autoptr(GPtrArray) infos = results ? msr_results_list_runs (results, &error) : NULL;
+  if (infos == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* The LensRuns take over the infos, in order. */
+  g_ptr_array_set_free_func (infos, NULL);
+  for (guint i = 0; i < infos->len; i++)
+    {
+      LensRun *r = g_new0 (LensRun, 1);
+      r->info = g_ptr_array_index (infos, i);
+      g_ptr_array_add (out, r);
+    }
+  for (guint i = 0; i < out->len; i++)
+    {
+      LensRun *r = g_ptr_array_index (out, i);
+      if (r->info->has_metrics && (r->metrics = msr_results_get_metrics (results, r->info->id, &error)) == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      r->epochs = r->info->n_epochs ? msr_results_get_epochs (results, r->info->id, &error)
+                                    : g_ptr_array_new ();
+      if (r->epochs == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+  g_task_return_pointer (task, g_steal_pointer (&out), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+select_defaults (LensSession *self)
+{
+  /* The newest evaluation run of each architecture, oldest first. */
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_array_set_size (self->selection, 0);
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      LensRun *r = g_ptr_array_index (self->runs, i);
+      if (g_strcmp0 (r->info->kind, "eval") != 0 || r->metrics == NULL || r->info->architecture == NULL ||
+          g_hash_table_contains (seen, r->info->architecture))
+        continue;
+      g_hash_table_add (seen, r->info->architecture);
+      g_array_prepend_val (self->selection, r->info->id);
+    }
+}
+
+static void
+on_runs_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LensSession *self = LENS_SESSION (source);
+  guint serial = GPOINTER_TO_UINT (user_data);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *runs = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (serial != self->refresh_serial)
+    {
+      /* A newer refresh is on its way. */
+      g_clear_pointer (&runs, g_ptr_array_unref);
+      return;
+    }
+  if (runs == NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_ERROR], 0, error->message);
+      return;
+    }
+  g_ptr_array_unref (self->runs);
+  self->runs = runs;
+  /* Keep the selected runs that still exist. */
+  for (guint i = self->selection->len; i-- > 0;)
+    if (lens_session_find_run (self, g_array_index (self->selection, gint64, i)) == NULL)
+      g_array_remove_index (self->selection, i);
+  const gboolean defaults = self->selection->len == 0;
+  if (defaults)
+    select_defaults (self);
+  g_signal_emit (self, signals[SIGNAL_RUNS_CHANGED], 0);
+  if (defaults)
+    g_signal_emit (self, signals[SIGNAL_SELECTION_CHANGED], 0);
+}
+
+void
+lens_session_refresh_runs (LensSession *self)
+{
+  g_return_if_fail (LENS_IS_SESSION (self));
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_runs_loaded, GUINT_TO_POINTER (++self->refresh_serial));
+  g_task_set_source_tag (task, lens_session_refresh_runs);
+  g_task_set_name (task, "[msrlens] read runs");
+  g_task_set_task_data (task, g_strdup (self->results_path), g_free);
+  g_task_run_in_thread (task, runs_thread);
+}
+
+GPtrArray *
+lens_session_get_runs (LensSession *self)
+{
+  return self->runs;
+}
+
+const LensRun *
+lens_session_find_run (LensSession *self, gint64 id)
+{
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      LensRun *r = g_ptr_array_index (self->runs, i);
+      if (r->info->id == id)
+        return r;
+    }
+  return NULL;
+}
+
+const LensRun *
+lens_session_find_training_run (LensSession *self, const LensRun *eval_run)
+{
+  if (eval_run->info->model_sha256 == NULL)
+    return NULL;
+  for (guint i = 0; i < self->runs->len; i++)
+    {
+      LensRun *r = g_ptr_array_index (self->runs, i);
+      if (g_strcmp0 (r->info->kind, "train") == 0 &&
+          g_strcmp0 (r->info->model_sha256, eval_run->info->model_sha256) == 0)
+        return r;
+    }
+  return NULL;
+}
+
+GArray *
+lens_session_get_selection (LensSession *self)
+{
+  return self->selection;
+}
+
+void
+lens_session_set_selection (LensSession *self, const gint64 *ids, guint n)
+{
+  g_array_set_size (self->selection, 0);
+  g_array_append_vals (self->selection, ids, n);
+  g_signal_emit (self, signals[SIGNAL_SELECTION_CHANGED], 0);
+}
+
+gboolean
+lens_session_is_simulated (LensSession *self)
+{
+  g_autofree char *file = msr_project_get_path (self->project, MSR_PROJECT_FILE);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  return g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, NULL) && g_key_file_has_group (kf, "simulation");
 }

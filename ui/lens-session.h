@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 #include "msr-project.h"
+#include "msr-results.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,38 @@ gboolean               lens_session_load_finish (LensSession   *self,
 /* NULL until a load has finished. */
 const MsrDataset      *lens_session_get_dataset (LensSession *self);
 const MsrDatasetStats *lens_session_get_stats   (LensSession *self);
+
+/* ---- runs -------------------------------------------------------------- */
+
+/* One run of the project's results store, with what the pages show. */
+typedef struct {
+  MsrRunInfo        *info;
+  MsrResultsMetrics *metrics;   /* NULL for runs without metrics (training runs) */
+  GPtrArray         *epochs;    /* MsrResultsEpoch; empty unless the run has a curve */
+} LensRun;
+
+/* The results store's path (it may not exist yet). */
+const char            *lens_session_get_results_path (LensSession *self);
+/* Reloads the runs in a worker thread; emits "runs-changed" when they are
+ * in, or "error" (a message naming the file) when the store cannot be read. */
+void                   lens_session_refresh_runs (LensSession *self);
+/* LensRun*, newest first; never NULL (empty before the first refresh). The
+ * array is replaced, not changed, by a refresh: keep a reference to use it
+ * across one. */
+GPtrArray             *lens_session_get_runs    (LensSession *self);
+const LensRun         *lens_session_find_run    (LensSession *self, gint64 id);
+/* The training run of the model an evaluation run scored (same model file
+ * hash), or NULL. */
+const LensRun         *lens_session_find_training_run (LensSession *self, const LensRun *eval_run);
+
+/* The evaluation runs the Overview and Backbones pages show, shared by the
+ * window's pages; "selection-changed" when set. After a refresh with no
+ * selection, the newest evaluation run of each architecture is selected. */
+GArray                *lens_session_get_selection (LensSession *self);   /* gint64 */
+void                   lens_session_set_selection (LensSession *self, const gint64 *ids, guint n);
+
+/* TRUE for a simulated world (its project.msrlens has a [simulation] group). */
+gboolean               lens_session_is_simulated (LensSession *self);
 
 /* The engine's last reported progress: a fraction in [0,1], or negative when
  * the total is unknown, and the stage text (may be NULL). */

@@ -44,4 +44,15 @@ void        lens_table_copy_to_clipboard (LensTable *self);
 gboolean    lens_table_export_csv        (LensTable *self, const char *path, GError **error);
 GtkColumnView *lens_table_get_column_view (LensTable *self);
 
+/* Additions. */
+
+/* Sorts as a click on the column's header would (the header shows it);
+ * column -1 restores the order the rows were given in. */
+void        lens_table_sort_by_column    (LensTable   *self,
+                                          int          column,
+                                          GtkSortType  order);
+/* What screen readers call the table, e.g. "Per-scenario metrics". */
+void        lens_table_set_label         (LensTable  *self,
+                                          const char *label);
+
 G_END_DECLS

@@ -1,13 +1,19 @@
 /* lens-window.c: a window showing one project.
  *
- * The content is a stack of pages: greeter, loading, summary (the seed of
- * the Overview page; later a sidebar of pages) and error. Opening a project
+ * The content is a stack: greeter, loading, the workbench (a sidebar of
+ * pages over one LensSession) and error. Opening a project
  * reads its description on the main thread, then LensSession loads the
  * dataset in a worker thread; this file only switches pages and shows what
  * the session reports. */
 #include "config.h"
 
 #include "lens-window.h"
+#include "lens-backbones-page.h"
+#include "lens-overview-page.h"
+#include "lens-runs-page.h"
+#include "lens-seesaw-page.h"
+#include "lens-train-page.h"
+#include "lens-page.h"
 #include "lens-ui.h"
 #include "msr-demo.h"
 
@@ -29,8 +35,38 @@ struct _LensWindow
   GtkSpinner         *loading_spinner;
   GtkLabel           *loading_stage_label;
   GtkProgressBar     *loading_progress;
-  LensDatasetSummary *summary;
   AdwStatusPage      *error_page;
+  GtkListBox         *sidebar;
+  GtkStack           *pages_stack;
+  GtkWidget          *banner_revealer;
+  GtkWidget          *banner_box;
+  GtkLabel           *banner_label;
+  GtkWidget          *export_button;
+  GtkListBox         *recent_list;
+  GtkWidget          *recent_group;
+
+  GPtrArray          *pages;        /* LensPage*, in sidebar order */
+  char               *pending_note; /* shown in the banner once the project opens */
+  LensOverviewPage   *overview;
+};
+
+static void show_page_action (GtkWidget *widget, const char *action_name, GVariant *param);
+static void dismiss_banner_action (GtkWidget *widget, const char *action_name, GVariant *param);
+
+/* The workbench's pages, in sidebar order (Ctrl+1 ... Ctrl+n). */
+typedef struct {
+  const char *name;
+  const char *title;
+  const char *icon;
+  GtkWidget *(*create) (void);
+} PageInfo;
+
+static const PageInfo page_infos[] = {
+  { "overview", "Overview", "view-grid-symbolic", lens_overview_page_new },
+  { "backbones", "Backbones", "view-app-grid-symbolic", lens_backbones_page_new },
+  { "seesaw", "Seesaw", "object-flip-vertical-symbolic", lens_seesaw_page_new },
+  { "runs", "Runs", "view-list-symbolic", lens_runs_page_new },
+  { "train", "Train", "media-playback-start-symbolic", lens_train_page_new },
 };
 
 G_DEFINE_FINAL_TYPE (LensWindow, lens_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -42,6 +78,7 @@ lens_window_set_page (LensWindow *self,
   gboolean loading = g_str_equal (name, "loading");
 
   gtk_stack_set_visible_child_name (self->stack, name);
+  gtk_widget_set_visible (self->export_button, g_str_equal (name, "workbench"));
   if (loading)
     gtk_spinner_start (self->loading_spinner);
   else
@@ -101,6 +138,38 @@ lens_window_cancel_load (LensWindow *self)
 }
 
 static void
+lens_window_set_pages_session (LensWindow *self, LensSession *session)
+{
+  for (guint i = 0; i < self->pages->len; i++)
+    lens_page_set_session (g_ptr_array_index (self->pages, i), session);
+}
+
+/* The banner above the pages: problems a page or the session reports, and
+ * notes such as "this world is simulated". */
+static void
+lens_window_show_banner (LensWindow *self, const char *message, gboolean is_error)
+{
+  gtk_label_set_text (self->banner_label, message);
+  if (is_error)
+    {
+      gtk_widget_add_css_class (self->banner_box, "error");
+      gtk_widget_remove_css_class (self->banner_box, "info");
+    }
+  else
+    {
+      gtk_widget_add_css_class (self->banner_box, "info");
+      gtk_widget_remove_css_class (self->banner_box, "error");
+    }
+  gtk_widget_set_visible (self->banner_revealer, TRUE);
+}
+
+static void
+on_report_error (LensWindow *self, const char *message)
+{
+  lens_window_show_banner (self, message, TRUE);
+}
+
+static void
 lens_window_show_error_titled (LensWindow *self,
                                const char *title,
                                const char *message)
@@ -128,7 +197,7 @@ lens_window_show_greeter (LensWindow *self)
   lens_window_set_session (self, NULL);
   g_clear_object (&self->project_dir);
   g_clear_pointer (&self->error_message, g_free);
-  lens_dataset_summary_set_dataset (self->summary, NULL, NULL);
+  lens_window_set_pages_session (self, NULL);
   lens_window_set_titles (self, MSR_APP_NAME, NULL);
   lens_window_set_page (self, "greeter");
 }
@@ -175,11 +244,22 @@ on_load_done (GObject      *source,
       return;
     }
 
-  lens_dataset_summary_set_dataset (self->summary,
-                                    lens_session_get_dataset (session),
-                                    lens_session_get_stats (session));
+  g_signal_connect_object (session, "error", G_CALLBACK (on_report_error), self, G_CONNECT_SWAPPED);
+  lens_window_set_pages_session (self, session);
+  lens_session_refresh_runs (session);
   lens_window_add_recent (self);
-  lens_window_set_page (self, "summary");
+  gtk_widget_set_visible (self->banner_revealer, FALSE);
+  if (lens_session_is_simulated (session))
+    {
+      g_autofree char *text = g_strdup_printf (
+          "%s%sThis project is a simulated world: its data were generated from a seed with a planted "
+          "scenario-correlation structure and planted per-scenario difficulty, so what the models learn can "
+          "be checked against the truth (Overview, “Planted truth”).",
+          self->pending_note ? self->pending_note : "", self->pending_note ? " " : "");
+      lens_window_show_banner (self, text, FALSE);
+    }
+  g_clear_pointer (&self->pending_note, g_free);
+  lens_window_set_page (self, "workbench");
 }
 
 void
@@ -197,7 +277,7 @@ lens_window_open_project (LensWindow *self,
 
   lens_window_cancel_load (self);
   lens_window_set_session (self, NULL);
-  lens_dataset_summary_set_dataset (self->summary, NULL, NULL);
+  lens_window_set_pages_session (self, NULL);
   g_clear_pointer (&self->error_message, g_free);
 
   dir = lens_session_resolve_dir (location);
@@ -312,12 +392,17 @@ demo_thread (GTask        *task,
   GError *error = NULL;
   char *dir;
 
-  dir = msr_demo_prepare (movielens_dir, demo_progress, &worker, cancellable, &error);
+  char *note = NULL;
+  dir = msr_demo_prepare (movielens_dir, &note, demo_progress, &worker, cancellable, &error);
   g_free (worker.last_stage);
   if (dir == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, dir, g_free);
+    {
+      /* The note travels with the result: "dir\0note". */
+      g_object_set_data_full (G_OBJECT (task), "note", note, g_free);
+      g_task_return_pointer (task, dir, g_free);
+    }
 }
 
 static void
@@ -342,6 +427,8 @@ on_demo_ready (GObject      *source,
       return;
     }
   g_autoptr(GFile) location = g_file_new_for_path (dir);
+  g_free (self->pending_note);
+  self->pending_note = g_strdup (g_object_get_data (G_OBJECT (result), "note"));
   lens_window_open_project (self, location);
 }
 
@@ -355,7 +442,7 @@ lens_window_open_demo (LensWindow *self,
 
   lens_window_cancel_load (self);
   lens_window_set_session (self, NULL);
-  lens_dataset_summary_set_dataset (self->summary, NULL, NULL);
+  lens_window_set_pages_session (self, NULL);
   g_clear_pointer (&self->error_message, g_free);
   g_clear_object (&self->project_dir);
   lens_window_set_titles (self, "Demo", "MovieLens-100K, genre scenarios");
@@ -381,6 +468,15 @@ on_drop (LensWindow   *self,
 
   if (files == NULL)
     return FALSE;
+  /* A model file dropped on an open project is scored on its test split. */
+  g_autofree char *base = g_file_get_basename (files->data);
+  if (self->session != NULL && base != NULL && g_str_has_suffix (base, ".safetensors") &&
+      g_strcmp0 (lens_window_get_visible_page (self), "workbench") == 0)
+    {
+      lens_window_show_page (self, "train");
+      lens_train_page_evaluate_model (LENS_TRAIN_PAGE (lens_window_get_page (self, "train")), files->data);
+      return TRUE;
+    }
   lens_window_open_project (self, files->data);
   return TRUE;
 }
@@ -449,6 +545,179 @@ lens_window_restore_state (LensWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
 }
 
+
+/* ---- pages, export and copy ----------------------------------------------- */
+
+void
+lens_window_show_page (LensWindow *self, const char *name)
+{
+  g_return_if_fail (LENS_IS_WINDOW (self));
+  for (guint i = 0; i < G_N_ELEMENTS (page_infos); i++)
+    if (g_strcmp0 (page_infos[i].name, name) == 0)
+      {
+        gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, (int) i));
+        return;
+      }
+}
+
+GtkWidget *
+lens_window_get_page (LensWindow *self, const char *name)
+{
+  g_return_val_if_fail (LENS_IS_WINDOW (self), NULL);
+  return gtk_stack_get_child_by_name (self->pages_stack, name);
+}
+
+const char *
+lens_window_get_banner (LensWindow *self)
+{
+  return gtk_widget_get_visible (self->banner_revealer) ? gtk_label_get_text (self->banner_label) : NULL;
+}
+
+/* Export sizes offered with a chart: points and DPI. */
+static const struct { const char *id; const char *label; double width, height, dpi; } export_sizes[] = {
+  { "slide", "Slide, 1920 × 1200 px", 720, 450, 192 },
+  { "column", "Paper column, 3.5 in at 300 dpi", 252, 180, 300 },
+  { "page", "Paper page width, 7 in at 300 dpi", 504, 300, 300 },
+};
+
+static void
+on_export_response (GtkNativeDialog *dialog, int response, gpointer user_data)
+{
+  LensWindow *self = LENS_WINDOW (user_data);
+  LensPage *page = LENS_PAGE (gtk_stack_get_visible_child (self->pages_stack));
+
+  if (response == GTK_RESPONSE_ACCEPT && page != NULL)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      g_autoptr(GError) error = NULL;
+      LensExportFormat format;
+      if (path && g_str_has_suffix (path, ".csv") && lens_page_get_table (page))
+        lens_table_export_csv (lens_page_get_table (page), path, &error);
+      else if (path && lens_export_format_from_path (path, &format) && lens_page_get_chart (page))
+        {
+          const char *size = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "size");
+          guint k = 0;
+          for (guint i = 0; i < G_N_ELEMENTS (export_sizes); i++)
+            if (g_strcmp0 (size, export_sizes[i].id) == 0)
+              k = i;
+          LensChartStyle style;
+          lens_chart_style_init (&style, FALSE);
+          lens_chart_export (lens_page_get_chart (page), path, format, export_sizes[k].width,
+                             export_sizes[k].height, export_sizes[k].dpi, &style, &error);
+        }
+      else if (path)
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                     "%s: name the file .png, .svg or .pdf for the chart, or .csv for the table", path);
+      if (error)
+        lens_window_show_banner (self, error->message, TRUE);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+export_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  LensWindow *self = LENS_WINDOW (widget);
+  LensPage *page = LENS_PAGE (gtk_stack_get_visible_child (self->pages_stack));
+  if (page == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->export_button)) ||
+      g_strcmp0 (lens_window_get_visible_page (self), "workbench") != 0)
+    return;
+  LensChart *chart = lens_page_get_chart (page);
+  LensTable *table = lens_page_get_table (page);
+  if (chart == NULL && table == NULL)
+    return;
+
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new ("Export", GTK_WINDOW (self),
+                                                               GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  const char *stack_name = gtk_stack_get_visible_child_name (self->pages_stack);
+  g_autofree char *name = g_strdup_printf ("%s-%s.%s", lens_session_get_name (self->session), stack_name,
+                                           chart ? "png" : "csv");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  if (chart)
+    {
+      const char *ids[G_N_ELEMENTS (export_sizes) + 1] = { NULL };
+      const char *labels[G_N_ELEMENTS (export_sizes) + 1] = { NULL };
+      for (guint i = 0; i < G_N_ELEMENTS (export_sizes); i++)
+        ids[i] = export_sizes[i].id, labels[i] = export_sizes[i].label;
+      gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "size", "Chart size", ids, labels);
+      gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "size", "slide");
+      static const struct { const char *name; const char *pattern; } f[] = {
+        { "PNG image", "*.png" }, { "SVG drawing", "*.svg" }, { "PDF document", "*.pdf" },
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (f); i++)
+        {
+          g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+          gtk_file_filter_set_name (filter, f[i].name);
+          gtk_file_filter_add_pattern (filter, f[i].pattern);
+          gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+        }
+    }
+  if (table)
+    {
+      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, "Table as CSV");
+      gtk_file_filter_add_pattern (filter, "*.csv");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+    }
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+copy_table_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  LensWindow *self = LENS_WINDOW (widget);
+  LensPage *page = LENS_PAGE (gtk_stack_get_visible_child (self->pages_stack));
+  if (page && lens_page_get_table (page) && g_strcmp0 (lens_window_get_visible_page (self), "workbench") == 0)
+    lens_table_copy_to_clipboard (lens_page_get_table (page));
+}
+
+/* ---- recent projects ---------------------------------------------------- */
+
+static void
+on_recent_activated (LensWindow *self, GtkListBoxRow *row)
+{
+  const char *uri = g_object_get_data (G_OBJECT (row), "uri");
+  g_autoptr(GFile) file = g_file_new_for_uri (uri);
+  lens_window_open_project (self, file);
+}
+
+void
+lens_window_refresh_recent (LensWindow *self)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list))) != NULL)
+    gtk_list_box_remove (self->recent_list, child);
+  GList *items = gtk_recent_manager_get_items (gtk_recent_manager_get_default ());
+  guint shown = 0;
+  for (GList *l = items; l && shown < 8; l = l->next)
+    {
+      GtkRecentInfo *info = l->data;
+      if (!gtk_recent_info_has_application (info, MSR_APP_NAME) || !gtk_recent_info_exists (info))
+        continue;
+      g_autoptr(GFile) dir = g_file_new_for_uri (gtk_recent_info_get_uri (info));
+      g_autofree char *path = g_file_get_path (dir);
+      g_autofree char *desc_file = path ? g_build_filename (path, MSR_PROJECT_FILE, NULL) : NULL;
+      if (desc_file == NULL || !g_file_test (desc_file, G_FILE_TEST_EXISTS))
+        continue;
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *title = g_markup_escape_text (gtk_recent_info_get_display_name (info), -1);
+      g_autofree char *subtitle = g_markup_escape_text (path, -1);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+      g_object_set_data_full (G_OBJECT (row), "uri", g_strdup (gtk_recent_info_get_uri (info)), g_free);
+      gtk_list_box_append (self->recent_list, row);
+      shown++;
+    }
+  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
+  gtk_widget_set_visible (self->recent_group, shown > 0);
+}
+
 static void
 lens_window_dispose (GObject *object)
 {
@@ -456,6 +725,9 @@ lens_window_dispose (GObject *object)
 
   lens_window_cancel_load (self);
   lens_window_set_session (self, NULL);
+  if (self->pages)
+    lens_window_set_pages_session (self, NULL);
+  g_clear_pointer (&self->pages, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_WINDOW);
 
   G_OBJECT_CLASS (lens_window_parent_class)->dispose (object);
@@ -469,6 +741,7 @@ lens_window_finalize (GObject *object)
   g_clear_object (&self->project_dir);
   g_clear_object (&self->settings);
   g_free (self->error_message);
+  g_free (self->pending_note);
 
   G_OBJECT_CLASS (lens_window_parent_class)->finalize (object);
 }
@@ -482,6 +755,7 @@ lens_window_class_init (LensWindowClass *klass)
 
   lens_ui_ensure_resources ();
   g_type_ensure (LENS_TYPE_DATASET_SUMMARY);
+  g_type_ensure (LENS_TYPE_OVERVIEW_PAGE);
 
   object_class->dispose = lens_window_dispose;
   object_class->finalize = lens_window_finalize;
@@ -494,11 +768,109 @@ lens_window_class_init (LensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_stage_label);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_progress);
-  gtk_widget_class_bind_template_child (widget_class, LensWindow, summary);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, pages_stack);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, banner_box);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, banner_label);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, export_button);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, recent_list);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, recent_group);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, error_page);
 
   gtk_widget_class_install_action (widget_class, "win.close", NULL, close_action);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-banner", NULL, dismiss_banner_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-table", NULL, copy_table_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_C, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.copy-table", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (page_infos) && i < 9; i++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_CONTROL_MASK, "win.show-page", "s",
+                                         page_infos[i].name);
   gtk_widget_class_install_action (widget_class, "win.cancel-load", NULL, cancel_load_action);
+}
+
+static void
+on_compare_requested (LensWindow *self, gint64 run_a, gint64 run_b)
+{
+  lens_seesaw_page_set_pair (LENS_SEESAW_PAGE (lens_window_get_page (self, "seesaw")), run_a, run_b);
+  lens_window_show_page (self, "seesaw");
+}
+
+/* A spinner on the Train row while a training or scoring runs, so the work
+ * stays visible from every page. */
+static void
+on_train_job_running (LensWindow *self)
+{
+  LensJob *job = lens_train_page_get_job (LENS_TRAIN_PAGE (lens_window_get_page (self, "train")));
+  for (guint i = 0; i < G_N_ELEMENTS (page_infos); i++)
+    if (g_str_equal (page_infos[i].name, "train"))
+      {
+        GtkWidget *row = GTK_WIDGET (gtk_list_box_get_row_at_index (self->sidebar, (int) i));
+        GtkWidget *spinner = g_object_get_data (G_OBJECT (row), "spinner");
+        gtk_widget_set_visible (spinner, lens_job_is_running (job));
+        gtk_spinner_set_spinning (GTK_SPINNER (spinner), lens_job_is_running (job));
+      }
+}
+
+static void
+on_sidebar_row_selected (LensWindow *self, GtkListBoxRow *row)
+{
+  if (row == NULL)
+    return;
+  const PageInfo *info = g_object_get_data (G_OBJECT (row), "page-info");
+  gtk_stack_set_visible_child_name (self->pages_stack, info->name);
+}
+
+static void
+on_visible_page_changed (LensWindow *self)
+{
+  LensPage *page = LENS_PAGE (gtk_stack_get_visible_child (self->pages_stack));
+  gtk_widget_set_sensitive (self->export_button,
+                            page && (lens_page_get_chart (page) || lens_page_get_table (page)));
+}
+
+static GtkWidget *
+sidebar_row (const PageInfo *info, guint index)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *icon = gtk_image_new_from_icon_name (info->icon);
+  GtkWidget *label = gtk_label_new (info->title);
+  GtkWidget *row = gtk_list_box_row_new ();
+  g_autofree char *tip = g_strdup_printf ("%s (Ctrl+%u)", info->title, index + 1);
+
+  gtk_widget_set_margin_start (box, 6);
+  gtk_widget_set_margin_end (box, 6);
+  gtk_widget_set_margin_top (box, 3);
+  gtk_widget_set_margin_bottom (box, 3);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_box_append (GTK_BOX (box), icon);
+  gtk_box_append (GTK_BOX (box), label);
+  GtkWidget *spinner = gtk_spinner_new ();
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_set_visible (spinner, FALSE);
+  gtk_widget_set_tooltip_text (spinner, "Work is running");
+  gtk_box_append (GTK_BOX (box), spinner);
+  g_object_set_data (G_OBJECT (row), "spinner", spinner);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_widget_set_tooltip_text (row, tip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, info->title, -1);
+  g_object_set_data (G_OBJECT (row), "page-info", (gpointer) info);
+  return row;
+}
+
+static void
+show_page_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  lens_window_show_page (LENS_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+static void
+dismiss_banner_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  gtk_widget_set_visible (LENS_WINDOW (widget)->banner_revealer, FALSE);
 }
 
 static void
@@ -508,10 +880,31 @@ lens_window_init (LensWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->pages = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (page_infos); i++)
+    {
+      GtkWidget *page = page_infos[i].create ();
+      GtkStackPage *sp = gtk_stack_add_titled (self->pages_stack, page, page_infos[i].name, page_infos[i].title);
+      gtk_stack_page_set_icon_name (sp, page_infos[i].icon);
+      g_ptr_array_add (self->pages, page);
+      g_signal_connect_swapped (page, "error", G_CALLBACK (on_report_error), self);
+      gtk_list_box_append (self->sidebar, sidebar_row (&page_infos[i], i));
+    }
+  self->overview = LENS_OVERVIEW_PAGE (g_ptr_array_index (self->pages, 0));
+  g_signal_connect_swapped (lens_window_get_page (self, "runs"), "compare-requested",
+                            G_CALLBACK (on_compare_requested), self);
+  LensJob *job = lens_train_page_get_job (LENS_TRAIN_PAGE (lens_window_get_page (self, "train")));
+  g_signal_connect_object (job, "notify::running", G_CALLBACK (on_train_job_running), self, G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (self->sidebar, "row-selected", G_CALLBACK (on_sidebar_row_selected), self);
+  g_signal_connect_swapped (self->pages_stack, "notify::visible-child", G_CALLBACK (on_visible_page_changed), self);
+  gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, 0));
+
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect_swapped (target, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 
+  g_signal_connect_swapped (self->recent_list, "row-activated", G_CALLBACK (on_recent_activated), self);
+  lens_window_refresh_recent (self);
   lens_window_set_page (self, "greeter");
 }
 
@@ -575,7 +968,7 @@ LensDatasetSummary *
 lens_window_get_dataset_summary (LensWindow *self)
 {
   g_return_val_if_fail (LENS_IS_WINDOW (self), NULL);
-  return self->summary;
+  return lens_overview_page_get_summary (self->overview);
 }
 
 AdwWindowTitle *

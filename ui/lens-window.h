@@ -34,7 +34,15 @@ LensSession        *lens_window_get_session         (LensWindow *self);
 /* TRUE on the greeter and error pages: the window can take another project. */
 gboolean            lens_window_is_empty            (LensWindow *self);
 
-/* "greeter", "loading", "summary" or "error". */
+/* Shows a workbench page: "overview", "backbones", "seesaw", "runs", "train". */
+void                lens_window_show_page           (LensWindow *self, const char *name);
+GtkWidget          *lens_window_get_page            (LensWindow *self, const char *name);
+/* The banner's text when it is shown, else NULL. */
+const char         *lens_window_get_banner          (LensWindow *self);
+/* Re-reads the recent projects the greeter lists. */
+void                lens_window_refresh_recent      (LensWindow *self);
+
+/* "greeter", "loading", "workbench" or "error". */
 const char         *lens_window_get_visible_page    (LensWindow *self);
 /* The message the error page shows, or NULL. */
 const char         *lens_window_get_error_message   (LensWindow *self);

@@ -27,6 +27,6 @@ export DISPLAY="$display" GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none \
 app_pid=$!
 sleep 6
 # Crop to the window (its default size in the GSettings schema).
-"$import" -window root -crop 1100x760+0+0 +repage "$here/summary.png"
+"$import" -window root "$here/summary.png"
 kill "$app_pid"
 echo "wrote $here/summary.png"
