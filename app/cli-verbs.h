@@ -12,3 +12,4 @@ int cli_eval         (int argc, char **argv);
 int cli_runs         (int argc, char **argv);
 int cli_inspect      (int argc, char **argv);
 int cli_seesaw       (int argc, char **argv);
+int cli_truth        (int argc, char **argv);

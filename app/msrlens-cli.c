@@ -15,7 +15,7 @@ typedef struct {
 } Verb;
 
 static const Verb verbs[] = {
-  { "project", "init", cli_project_init, "create a project folder from MovieLens-100K or a CSV/TSV file" },
+  { "project", "init", cli_project_init, "create a project folder from MovieLens-100K, a CSV/TSV file or a simulated world" },
   { "data", "fetch", cli_data_fetch, "download (or copy) MovieLens-100K and verify it" },
   { "data", "inspect", cli_data_inspect, "per-scenario rows, users, items, positive rate, user overlap" },
   { NULL, "metrics", cli_metrics, "AUC, logloss and GAUC per scenario from prediction files or states" },
@@ -26,6 +26,7 @@ static const Verb verbs[] = {
   { NULL, "runs", cli_runs, "list the runs recorded in a project's results store" },
   { NULL, "inspect", cli_inspect, "validate a model file and show its configuration and tensors" },
   { NULL, "seesaw", cli_seesaw, "two runs per scenario: ΔAUC with CIs and the seesaw indicators" },
+  { NULL, "truth", cli_truth, "a simulated world's planted truth beside what its data show" },
 };
 
 static void

@@ -205,8 +205,8 @@ msr_demo_prepare (const char *movielens_dir, char **note, MsrProgressFunc progre
       g_free (dir);
       dir = msr_demo_get_simulated_dir ();
       if (note)
-        *note = g_strdup_printf ("This demo is a simulated world because MovieLens-100K was not available: %s",
-                                 local->message);
+        *note = g_strdup_printf ("MovieLens-100K was not available, so the demo opened a simulated world "
+                                 "instead. %s", local->message);
       if (!has_project (dir))
         {
           MsrSimOptions opts;

@@ -1412,6 +1412,17 @@ msr_results_add_run (MsrResults          *self,
   created_at = format_time (when);
   if (info->name != NULL && info->name[0] != '\0')
     name = g_strdup (info->name);
+  else if (info->model_path != NULL && info->model_path[0] != '\0')
+    {
+      /* The model file's name says which model; the kind says what was done. */
+      g_autofree char *base = g_path_get_basename (info->model_path);
+      char *dot = g_str_has_suffix (base, ".safetensors") ? strrchr (base, '.') : NULL;
+      if (dot != NULL)
+        *dot = '\0';
+      name = g_strdup_printf ("%s %s", base, info->kind);
+    }
+  else if (info->architecture != NULL && info->architecture[0] != '\0')
+    name = g_strdup_printf ("%s %s", info->architecture, info->kind);
   else
     name = g_strdup_printf ("%s %.10s %.8s", info->kind, created_at, created_at + 11);
   if (info->threads > G_MAXINT32)

@@ -1,6 +1,7 @@
 /* msr-simulate.c: the simulated multi-scenario world (docs/FORMATS.md §10). */
 #include "config.h"
 #include "msr-simulate.h"
+#include "msr-correlation.h"
 #include "msr-project.h"
 #include "msr-tabular.h"
 #include "msr-metrics.h"
@@ -1548,4 +1549,92 @@ msr_sim_truth_load (const char *project_dir, GError **error)
     }
   Reader rd = { base, error };
   return parse_truth (&rd, json_parser_get_root (parser), seed);
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+/* Users need this many rows in both scenarios for their click rates to say
+ * something (a user with one row per scenario contributes 0/1 noise). */
+#define RECOVERY_MIN_ROWS 5
+#define RECOVERY_PERMUTATIONS 9999
+#define RECOVERY_SEED 1
+
+void
+msr_sim_recovery_free (MsrSimRecovery *rec)
+{
+  if (rec == NULL)
+    return;
+  g_strfreev (rec->names);
+  g_free (rec->planted);
+  g_free (rec->observed);
+  g_free (rec->observed_users);
+  g_free (rec->alpha);
+  g_free (rec->base_rate);
+  g_free (rec->bayes_auc);
+  g_free (rec);
+}
+
+MsrSimRecovery *
+msr_sim_recovery_compute (const MsrSimTruth *truth,
+                          const MsrDataset  *ds,
+                          GError           **error)
+{
+  g_return_val_if_fail (truth != NULL && ds != NULL, NULL);
+  const guint S = msr_dataset_get_n_scenarios (ds);
+  if (S != truth->n_scenarios)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_SCHEMA,
+                   "%s: the ground truth has %u scenarios, the data %u", MSR_SIM_TRUTH_FILE,
+                   truth->n_scenarios, S);
+      return NULL;
+    }
+  /* The truth's order is the generator's; the dataset's is what every view
+   * uses: map one to the other by name. */
+  g_autofree guint *at = g_new (guint, S);
+  for (guint s = 0; s < S; s++)
+    {
+      const char *name = msr_dataset_get_scenario_name (ds, s);
+      int t = msr_sim_truth_find_scenario (truth, name);
+      if (t < 0)
+        {
+          g_set_error (error, MSR_ERROR, MSR_ERROR_SCHEMA, "%s: no scenario '%s' in the ground truth",
+                       MSR_SIM_TRUTH_FILE, name);
+          return NULL;
+        }
+      at[s] = (guint) t;
+    }
+
+  g_autoptr(MsrSimRecovery) rec = g_new0 (MsrSimRecovery, 1);
+  rec->n_scenarios = S;
+  rec->names = g_new0 (char *, S + 1);
+  rec->planted = g_new (double, (gsize) S * S);
+  rec->alpha = g_new (double, S);
+  rec->base_rate = g_new (double, S);
+  rec->bayes_auc = g_new (double, S);
+  rec->observed_users = g_new0 (guint, (gsize) S * S);
+  for (guint a = 0; a < S; a++)
+    {
+      rec->names[a] = g_strdup (msr_dataset_get_scenario_name (ds, a));
+      rec->alpha[a] = truth->alpha[at[a]];
+      rec->base_rate[a] = truth->base_rate[at[a]];
+      rec->bayes_auc[a] = truth->bayes_auc[at[a]];
+      for (guint b = 0; b < S; b++)
+        rec->planted[a * S + b] = truth->correlation[at[a] * truth->n_scenarios + at[b]];
+    }
+  rec->min_rows = RECOVERY_MIN_ROWS;
+  rec->observed = msr_corr_click_rate (ds, MSR_SPLIT_MASK_ALL, rec->min_rows, rec->observed_users);
+  if (rec->observed == NULL)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "%u scenarios are too many for a correlation matrix", S);
+      return NULL;
+    }
+  rec->permutations = RECOVERY_PERMUTATIONS;
+  double orderings = 1;
+  for (guint k = 2; k <= S && orderings < 1e12; k++)
+    orderings *= k;
+  rec->mantel_p_floor = MAX (1.0 / orderings, 1.0 / (rec->permutations + 1.0));
+  if (!msr_corr_mantel (rec->observed, rec->planted, S, rec->permutations, RECOVERY_SEED, &rec->mantel_r,
+                        &rec->mantel_p))
+    rec->mantel_r = rec->mantel_p = NAN;
+  return g_steal_pointer (&rec);
 }

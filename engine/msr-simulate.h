@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include "msr-error.h"
+#include "msr-dataset.h"
 
 G_BEGIN_DECLS
 
@@ -112,5 +113,37 @@ int          msr_sim_truth_find_scenario (const MsrSimTruth *truth, const char *
 gboolean     msr_sim_project_is_simulated (const char *project_dir);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrSimTruth, msr_sim_truth_free)
+
+/* ---- what the data recover of the truth ----------------------------------- */
+
+/* The planted scenario correlation next to the one the clicks show, and
+ * the planted difficulty, all in the dataset's scenario order (the
+ * "Planted truth" view of the workbench; docs/FORMATS.md §10). */
+typedef struct {
+  guint    n_scenarios;
+  char   **names;            /* dataset order, NULL-terminated */
+  double  *planted;          /* S × S: the truth's correlation C */
+  double  *observed;         /* S × S: msr_corr_click_rate on all rows, min_rows */
+  guint   *observed_users;   /* S × S: users behind each observed entry */
+  guint    min_rows;         /* rows a user needs in both scenarios */
+  double   mantel_r;         /* Pearson r of the off-diagonal entries */
+  double   mantel_p;         /* one-sided permutation p-value */
+  guint    permutations;
+  double   mantel_p_floor;   /* the least p the test can give: the larger of
+                              * 1 / S! (only S! orderings exist) and
+                              * 1 / (permutations + 1) */
+  double  *alpha;            /* planted signal strength α_s */
+  double  *base_rate;        /* planted click rate r_s */
+  double  *bayes_auc;        /* AUC of the true probabilities, test rows */
+} MsrSimRecovery;
+
+/* Compares truth with the data of ds (the project the truth belongs to).
+ * Fails when their scenarios differ (the error names the scenario). */
+MsrSimRecovery *msr_sim_recovery_compute (const MsrSimTruth *truth,
+                                          const MsrDataset  *ds,
+                                          GError           **error);
+void            msr_sim_recovery_free    (MsrSimRecovery *recovery);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrSimRecovery, msr_sim_recovery_free)
 
 G_END_DECLS

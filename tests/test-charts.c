@@ -15,6 +15,7 @@
 
 #include "lens-chart.h"
 #include "lens-chart-view.h"
+#include "lens-export.h"
 #include "lens-table.h"
 
 static char *tmp_root;
@@ -1163,6 +1164,87 @@ clipboard_read (GObject      *source,
   *(char **) data = text != NULL ? text : g_strdup ("(nothing)");
 }
 
+/* Every chart on a page can be exported and its data copied from its own
+ * menu, not only the one the window's Export button takes. */
+static void
+test_view_menu (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = lens_chart_view_new ();
+  g_autoptr(LensChart) chart = make_heatmap ();
+  g_autofree char *csv = lens_chart_to_csv (chart);
+  g_autofree char *clip = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 400);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  lens_chart_view_set_chart (LENS_CHART_VIEW (view), chart);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (iterate_until (widget_sized, view));
+
+  g_assert_true (gtk_widget_activate_action (view, "chart.copy-data", NULL));
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (view), NULL, clipboard_read, &clip);
+  g_assert_true (iterate_until (text_arrived, &clip));
+  g_assert_cmpstr (clip, ==, csv);
+
+  /* The menu opens from the keyboard too. */
+  GtkWidget *menu = NULL;
+  for (GtkWidget *c = gtk_widget_get_first_child (view); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (GTK_IS_POPOVER_MENU (c))
+      menu = c;
+  g_assert_nonnull (menu);
+  g_assert_false (gtk_widget_get_visible (menu));
+  g_assert_true (gtk_widget_activate_action (view, "chart.menu", NULL));
+  g_assert_true (iterate_until ((Condition) gtk_widget_get_mapped, menu));
+  gtk_popover_popdown (GTK_POPOVER (menu));
+
+  /* What the dialog writes, by extension and size. */
+  for (guint i = 0; i < lens_export_get_n_sizes (); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/menu-%s.png", tmp_root, lens_export_get_size_id (i));
+      g_autoptr(GdkTexture) png = NULL;
+      g_assert_true (lens_export_write (path, lens_export_get_size_id (i), chart, NULL, &error));
+      g_assert_no_error (error);
+      png = gdk_texture_new_from_filename (path, &error);
+      g_assert_no_error (error);
+      g_test_message ("%s: %d × %d px", lens_export_get_size_id (i), gdk_texture_get_width (png),
+                      gdk_texture_get_height (png));
+      if (i == 0)
+        {
+          g_assert_cmpint (gdk_texture_get_width (png), ==, 1920);
+          g_assert_cmpint (gdk_texture_get_height (png), ==, 1200);
+        }
+    }
+  {
+    g_autofree char *pdf = g_strdup_printf ("%s/menu.pdf", tmp_root);
+    g_autofree char *head = NULL;
+    g_assert_true (lens_export_write (pdf, NULL, chart, NULL, &error));
+    g_assert_true (g_file_get_contents (pdf, &head, NULL, NULL));
+    g_assert_true (g_str_has_prefix (head, "%PDF-"));
+  }
+  {
+    g_autofree char *bad = g_strdup_printf ("%s/menu.jpeg", tmp_root);
+    g_assert_false (lens_export_write (bad, NULL, chart, NULL, &error));
+    g_assert_nonnull (strstr (error->message, bad));
+    g_assert_nonnull (strstr (error->message, ".png, .svg or .pdf"));
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+    g_clear_error (&error);
+    /* A .csv with no table is refused, not written from the chart. */
+    g_free (bad);
+    bad = g_strdup_printf ("%s/menu.csv", tmp_root);
+    g_assert_false (lens_export_write (bad, NULL, chart, NULL, &error));
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+    g_clear_error (&error);
+  }
+  {
+    g_autofree char *a = lens_export_stem_from_title ("ΔAUC per scenario: star · #11 − dnn");
+    g_assert_cmpstr (a, ==, "δauc-per-scenario-star-11-dnn");
+    g_autofree char *b = lens_export_stem_from_title ("  ");
+    g_assert_cmpstr (b, ==, "");
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_table (void)
 {
@@ -1346,6 +1428,7 @@ main (int   argc,
   g_test_add_func ("/charts/export/matches-screen", test_export_matches_screen);
   g_test_add_func ("/charts/export/errors", test_export_errors);
   g_test_add_func ("/charts/view", test_view);
+  g_test_add_func ("/charts/view-menu", test_view_menu);
   g_test_add_func ("/charts/table", test_table);
 
   ret = g_test_run ();

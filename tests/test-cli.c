@@ -416,6 +416,91 @@ test_project_csv_errors (void)
   msr_test_rm_rf (tmp);
 }
 
+/* A simulated world from the command line, and its planted truth. */
+static void
+test_project_simulated (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *world = g_build_filename (tmp, "world", NULL);
+  g_autoptr(JsonParser) keep = NULL;
+
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "project", "init", world, "--simulated", "--sim-scenarios", "17", NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "--sim-scenarios must be 1 to 16"));
+  g_auto(Run) mixed = { 0 };
+  run_cli (&mixed, "project", "init", world, "--simulated", "--scenario", "dom", NULL);
+  g_assert_cmpint (mixed.status, ==, 1);
+  g_assert_false (g_file_test (world, G_FILE_TEST_EXISTS));
+
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "project", "init", world, "--simulated", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "80,000 rows"));
+  g_assert_nonnull (strstr (r.out, "5 scenarios"));
+  g_assert_nonnull (strstr (r.out, "seed 2024"));
+
+  /* A second init into the same folder is refused and changes nothing. */
+  g_autofree char *truth_file = g_build_filename (world, "ground-truth.json", NULL);
+  g_autofree char *before = NULL, *after = NULL;
+  g_assert_true (g_file_get_contents (truth_file, &before, NULL, NULL));
+  g_auto(Run) again = { 0 };
+  run_cli (&again, "project", "init", world, "--simulated", "--seed", "3", NULL);
+  g_assert_cmpint (again.status, ==, 1);
+  g_assert_true (g_file_get_contents (truth_file, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+
+  g_auto(Run) t = { 0 };
+  run_cli (&t, "truth", world, "--json", NULL);
+  g_assert_cmpint (t.status, ==, 0);
+  JsonObject *o = parse_object (t.out, &keep);
+  g_assert_cmpint (json_object_get_int_member (o, "seed"), ==, 2024);
+  JsonArray *names = json_object_get_array_member (o, "scenarios");
+  JsonArray *planted = json_object_get_array_member (o, "planted");
+  JsonArray *observed = json_object_get_array_member (o, "observed");
+  const guint S = json_array_get_length (names);
+  g_assert_cmpuint (S, ==, 5);
+  for (guint a = 0; a < S; a++)
+    for (guint b = 0; b < S; b++)
+      {
+        double pa = json_array_get_double_element (json_array_get_array_element (planted, a), b);
+        double oa = json_array_get_double_element (json_array_get_array_element (observed, a), b);
+        double ob = json_array_get_double_element (json_array_get_array_element (observed, b), a);
+        g_assert_cmpfloat (oa, ==, ob);
+        if (a == b)
+          {
+            g_assert_cmpfloat (pa, ==, 1.0);
+            g_assert_cmpfloat (oa, ==, 1.0);
+          }
+        else
+          g_assert_cmpfloat (fabs (oa), <, 1.0);
+      }
+  /* The data recover what was planted. */
+  JsonObject *mantel = json_object_get_object_member (o, "mantel");
+  g_assert_cmpfloat (json_object_get_double_member (mantel, "r"), >, 0.8);
+  g_assert_cmpfloat (json_object_get_double_member (mantel, "p"), <, 0.05);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (mantel, "p_floor"), 1.0 / 120, 1e-12);
+
+  g_auto(Run) text = { 0 };
+  run_cli (&text, "truth", world, NULL);
+  g_assert_cmpint (text.status, ==, 0);
+  g_assert_nonnull (strstr (text.out, "Mantel test: r = 0."));
+  g_assert_nonnull (strstr (text.out, "Planted difficulty"));
+
+  /* A project that is not simulated has no truth to show. */
+  g_autofree char *csv = g_build_filename (world, "interactions.csv", NULL);
+  g_autofree char *plain = g_build_filename (tmp, "plain", NULL);
+  g_auto(Run) p = { 0 };
+  run_cli (&p, "project", "init", plain, "--csv", csv, "--label", "click", "--scenario", "scenario", "--user",
+           "user_id", "--item", "item_id", NULL);
+  g_assert_cmpint (p.status, ==, 0);
+  g_auto(Run) none = { 0 };
+  run_cli (&none, "truth", plain, NULL);
+  g_assert_cmpint (none.status, ==, 1);
+  g_assert_nonnull (strstr (none.err, "not a simulated project"));
+  msr_test_rm_rf (tmp);
+}
+
 static void
 test_data_fetch (void)
 {
@@ -599,6 +684,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/compare/mismatch", test_compare_mismatch);
   g_test_add_func ("/cli/project/movielens", test_project_movielens);
   g_test_add_func ("/cli/project/csv-errors", test_project_csv_errors);
+  g_test_add_func ("/cli/project/simulated", test_project_simulated);
   g_test_add_func ("/cli/data/fetch", test_data_fetch);
   g_test_add_func ("/cli/model/verbs", test_model_verbs);
   return g_test_run ();

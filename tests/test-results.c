@@ -400,6 +400,28 @@ test_round_trip_run (Fixture       *f,
     g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
     g_clear_error (&error);
   }
+  /* Default names say which model, then which backbone. */
+  {
+    MsrRunInfo t = small_info (NULL, NULL);
+    const char *expect[] = { "star-seed42 eval", "mmoe eval" };
+
+    t.model_path = "/models/star-seed42.safetensors";
+    for (guint k = 0; k < G_N_ELEMENTS (expect); k++)
+      {
+        g_autoptr(MsrRunInfo) got = NULL;
+        gint64 id;
+
+        if (k == 1)
+          t.model_path = NULL, t.architecture = "mmoe";
+        id = msr_results_add_run (store, &t, NULL, NULL, &error);
+        g_assert_no_error (error);
+        got = msr_results_get_run (store, id, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (got->name, ==, expect[k]);
+        g_assert_true (msr_results_delete_run (store, id, &error));
+        g_assert_no_error (error);
+      }
+  }
   /* Impossible arguments. */
   {
     MsrRunInfo bad = full_info ();

@@ -634,6 +634,58 @@ test_recovery_behaviour (void)
   msr_test_rm_rf (tmp);
 }
 
+/* The summary the workbench shows: the same numbers, in dataset order. */
+static void
+test_recovery_summary (void)
+{
+  const char *dir = default_world ();
+  g_autoptr(MsrDataset) ds = load_world (dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrSimTruth) t = msr_sim_truth_load (dir, &error);
+  g_assert_no_error (error);
+  const guint S = t->n_scenarios;
+
+  g_autoptr(MsrSimRecovery) rec = msr_sim_recovery_compute (t, ds, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rec->n_scenarios, ==, S);
+  g_assert_cmpuint (rec->min_rows, ==, 5);
+  g_autofree double *cr = msr_corr_click_rate (ds, MSR_SPLIT_MASK_ALL, rec->min_rows, NULL);
+  g_autofree double *planted = g_new (double, S * S);
+  for (guint a = 0; a < S; a++)
+    {
+      const int ta = msr_sim_truth_find_scenario (t, msr_dataset_get_scenario_name (ds, a));
+      g_assert_cmpint (ta, >=, 0);
+      g_assert_cmpstr (rec->names[a], ==, msr_dataset_get_scenario_name (ds, a));
+      g_assert_cmpfloat (rec->alpha[a], ==, t->alpha[ta]);
+      g_assert_cmpfloat (rec->bayes_auc[a], ==, t->bayes_auc[ta]);
+      for (guint b = 0; b < S; b++)
+        {
+          const int tb = msr_sim_truth_find_scenario (t, msr_dataset_get_scenario_name (ds, b));
+          planted[a * S + b] = t->correlation[ta * S + tb];
+          g_assert_cmpfloat (rec->planted[a * S + b], ==, planted[a * S + b]);
+          g_assert_true (rec->observed[a * S + b] == cr[a * S + b] ||
+                         (isnan (rec->observed[a * S + b]) && isnan (cr[a * S + b])));
+        }
+    }
+  double r, p;
+  g_assert_true (msr_corr_mantel (cr, planted, S, rec->permutations, 1, &r, &p));
+  g_assert_cmpfloat (rec->mantel_r, ==, r);
+  g_assert_cmpfloat (rec->mantel_p, ==, p);
+  g_assert_cmpfloat (rec->mantel_r, >, 0.8);
+  g_assert_cmpfloat (rec->mantel_p, <, 0.05);
+  /* Five scenarios: 120 orderings, and the identity is one of them. */
+  g_assert_cmpuint (S, ==, 5);
+  g_assert_cmpfloat_with_epsilon (rec->mantel_p_floor, 1.0 / 120, 1e-15);
+  g_assert_cmpfloat (rec->mantel_p, >=, rec->mantel_p_floor * 0.5);
+
+  /* A truth that does not belong to the data is refused, by name. */
+  g_free (t->names[S - 1]);
+  t->names[S - 1] = g_strdup ("Elsewhere");
+  g_assert_null (msr_sim_recovery_compute (t, ds, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_SCHEMA);
+  g_assert_nonnull (strstr (error->message, msr_dataset_get_scenario_name (ds, S - 1)));
+}
+
 static void
 test_recovery_difficulty (void)
 {
@@ -1024,6 +1076,7 @@ main (int argc, char **argv)
   g_test_add_func ("/simulate/reproducible", test_reproducible);
   g_test_add_func ("/simulate/project", test_project);
   g_test_add_func ("/simulate/recovery/behaviour", test_recovery_behaviour);
+  g_test_add_func ("/simulate/recovery/summary", test_recovery_summary);
   g_test_add_func ("/simulate/recovery/difficulty", test_recovery_difficulty);
   g_test_add_func ("/simulate/recovery/model", test_recovery_model);
   g_test_add_func ("/simulate/hostile", test_hostile);

@@ -14,9 +14,12 @@
 
 #include "lens-application.h"
 #include "lens-format.h"
+#include "lens-page.h"
 #include "lens-scenario-row.h"
 #include "lens-window.h"
 #include "msr-demo.h"
+#include "msr-simulate.h"
+#include "lens-overview-page.h"
 #include "msr-project.h"
 
 static LensApplication *app;
@@ -567,6 +570,119 @@ count_eval_runs (LensSession *session)
   return n;
 }
 
+static gboolean
+tree_has_label_containing (GtkWidget  *widget,
+                           const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_is_visible (widget) &&
+      strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL)
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (tree_has_label_containing (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+typedef struct {
+  LensWindow *window;
+  const char *page;
+  guint       n_runs;        /* runs in the store */
+  guint       n_scenarios;
+} PageCheck;
+
+/* Whether the page shows the session: a chart with items and a table with
+ * the rows it must have. Pages fill in from jobs, so tests poll this. */
+static gboolean
+page_populated (gpointer data)
+{
+  const PageCheck *c = data;
+  LensPage *page = LENS_PAGE (lens_window_get_page (c->window, c->page));
+  LensChart *chart = lens_page_get_chart (page);
+  LensTable *table = lens_page_get_table (page);
+
+  if (g_str_equal (c->page, "train"))
+    /* Idle: no chart yet; the form describes the project's split. */
+    return tree_has_label_containing (GTK_WIDGET (page), lens_session_get_description (lens_window_get_session (c->window)));
+  if (chart == NULL || lens_chart_get_n_items (chart) == 0 || table == NULL)
+    return FALSE;
+  if (g_str_equal (c->page, "runs"))
+    return lens_table_get_n_rows (table) == c->n_runs;
+  /* Overview and Backbones: a row per run and scope; Seesaw: per scenario. */
+  return lens_table_get_n_rows (table) >= c->n_scenarios;
+}
+
+/* Every page of the workbench shows the open project, and none of them
+ * makes the window wider than a 1280-pixel screen leaves room for. */
+static void
+check_every_page (LensWindow *window,
+                  guint       n_runs,
+                  guint       n_scenarios)
+{
+  const char *pages[] = { "overview", "backbones", "seesaw", "runs", "train" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      PageCheck c = { window, pages[i], n_runs, n_scenarios };
+      int min_width = 0;
+
+      lens_window_show_page (window, pages[i]);
+      if (!iterate_until (page_populated, &c))
+        g_error ("the %s page did not fill in", pages[i]);
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+      g_test_message ("%s page: window minimum width %d px", pages[i], min_width);
+      g_assert_cmpint (min_width, <=, 1024);
+    }
+  lens_window_show_page (window, "overview");
+}
+
+static gboolean
+truth_ready (gpointer data)
+{
+  return lens_truth_section_is_ready (data);
+}
+
+/* The Overview shows the planted truth of a simulated world beside what
+ * the data show, with the engine's numbers, and the data recover it. */
+static void
+check_planted_truth (LensWindow *window,
+                     const char *project_dir)
+{
+  LensTruthSection *truth = lens_overview_page_get_truth_section (
+      LENS_OVERVIEW_PAGE (lens_window_get_page (window, "overview")));
+  const MsrDataset *ds = lens_session_get_dataset (lens_window_get_session (window));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrSimTruth) t = msr_sim_truth_load (project_dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(MsrSimRecovery) rec = msr_sim_recovery_compute (t, ds, &error);
+  g_assert_no_error (error);
+  const guint S = rec->n_scenarios;
+
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (truth)));
+  g_assert_true (iterate_until (truth_ready, truth));
+  g_assert_cmpuint (lens_chart_get_n_items (lens_truth_section_get_planted_chart (truth)), ==, S * S);
+  g_assert_cmpuint (lens_chart_get_n_items (lens_truth_section_get_observed_chart (truth)), ==, S * S);
+  g_assert_cmpuint (lens_table_get_n_rows (lens_truth_section_get_table (truth)), ==, S);
+  /* Cell 0,1 of each matrix reads as the engine's value. */
+  g_autofree char *planted01 = lens_chart_describe_item (lens_truth_section_get_planted_chart (truth), 1);
+  g_autofree char *observed01 = lens_chart_describe_item (lens_truth_section_get_observed_chart (truth), 1);
+  g_autofree char *want_p = g_strdup_printf ("%.2f", rec->planted[1]);
+  g_autofree char *want_o = g_strdup_printf ("%.2f", rec->observed[1]);
+  g_assert_nonnull (strstr (planted01, want_p));
+  g_assert_nonnull (strstr (observed01, want_o));
+
+  const char *caption = lens_truth_section_get_caption (truth);
+  g_autofree char *r_text = g_strdup_printf ("r = %.3f", rec->mantel_r);
+  g_autofree char *p_text = g_strdup_printf ("p = %.4f", rec->mantel_p);
+  g_test_message ("planted truth: %s", caption);
+  g_assert_nonnull (strstr (caption, r_text));
+  g_assert_nonnull (strstr (caption, p_text));
+  /* The workbench recovers what was planted. */
+  g_assert_cmpfloat (rec->mantel_r, >, 0.8);
+  g_assert_cmpfloat (rec->mantel_p, <, 0.05);
+  g_assert_nonnull (strstr (caption, "The data recover the planted structure."));
+  g_assert_nonnull (strstr (lens_truth_section_get_agreement (truth), "star · #"));
+}
+
 static void
 test_demo (void)
 {
@@ -597,6 +713,9 @@ test_demo (void)
   /* Six backbones and the baseline were trained and evaluated. */
   g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
   g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
+  /* Popularity has no training run. */
+  check_every_page (window, 7 + 6, 5);
+  check_planted_truth (window, sim_dir);
   close_all_windows ();
 
   if (shared == NULL || !g_file_test (data_dir, G_FILE_TEST_IS_DIR))
@@ -614,6 +733,10 @@ test_demo (void)
   g_assert_cmpuint (g_list_model_get_n_items (lens_dataset_summary_get_model (lens_window_get_dataset_summary (window))), ==, 5);
   g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
   g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
+  check_every_page (window, 7 + 6, 5);
+  /* Real data: no planted truth to show. */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lens_overview_page_get_truth_section (
+      LENS_OVERVIEW_PAGE (lens_window_get_page (window, "overview"))))));
   close_all_windows ();
 
   /* Later runs reuse it, even without the data hint. */
@@ -773,7 +896,8 @@ main (int   argc,
   /* Recent files and caches go to a private folder. */
   tmp_root = g_dir_make_tmp ("msrlens-ui-XXXXXX", &error);
   g_assert_no_error (error);
-  xdg = g_build_filename (tmp_root, "xdg", NULL);
+  /* A long folder name: paths the window shows must not widen it. */
+  xdg = g_build_filename (tmp_root, "xdg-a-deliberately-long-folder-name-as-users-have-on-shared-disks", NULL);
   g_setenv ("XDG_DATA_HOME", xdg, TRUE);
   g_setenv ("XDG_CONFIG_HOME", xdg, TRUE);
   g_setenv ("XDG_CACHE_HOME", xdg, TRUE);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "lens-chart-view.h"
+#include "lens-export.h"
 
 #include <adwaita.h>
 #include <math.h>
@@ -19,6 +20,7 @@ struct _LensChartView
   int        selected;
   int        hover;
   char      *readout;
+  GtkWidget *menu;       /* the context menu: export, copy the data */
 };
 
 G_DEFINE_FINAL_TYPE (LensChartView, lens_chart_view, GTK_TYPE_WIDGET)
@@ -267,12 +269,81 @@ on_focus_changed (LensChartView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* "chart.export": the Export dialog for this chart alone (every chart on
+ * a page can be exported, not only the one the window's button takes). */
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  LensChartView *self = LENS_CHART_VIEW (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (self->chart == NULL)
+    return;
+  g_autofree char *stem = lens_export_stem_from_title (lens_chart_get_title (self->chart));
+  lens_export_ask (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, stem, self->chart, NULL);
+}
+
+/* "chart.copy-data": the numbers behind the chart, as CSV. */
+static void
+copy_data_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  LensChartView *self = LENS_CHART_VIEW (widget);
+
+  if (self->chart == NULL)
+    return;
+  g_autofree char *csv = lens_chart_to_csv (self->chart);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), csv);
+}
+
+static void
+show_menu_at (LensChartView *self, double x, double y)
+{
+  if (self->chart == NULL)
+    return;
+  GdkRectangle at = { (int) x, (int) y, 1, 1 };
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu), &at);
+  gtk_popover_popup (GTK_POPOVER (self->menu));
+}
+
+/* "chart.menu": Shift+F10 or the Menu key opens it at the widget's centre. */
+static void
+menu_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  show_menu_at (LENS_CHART_VIEW (widget), gtk_widget_get_width (widget) / 2.0, gtk_widget_get_height (widget) / 2.0);
+}
+
+static void
+on_secondary_pressed (GtkGestureClick *gesture,
+                      int              n_press,
+                      double           x,
+                      double           y,
+                      LensChartView   *self)
+{
+  show_menu_at (self, x, y);
+}
+
+static void
+lens_chart_view_size_allocate (GtkWidget *widget,
+                               int        width,
+                               int        height,
+                               int        baseline)
+{
+  gtk_popover_present (GTK_POPOVER (LENS_CHART_VIEW (widget)->menu));
+}
+
 static void
 lens_chart_view_dispose (GObject *object)
 {
   LensChartView *self = LENS_CHART_VIEW (object);
 
   g_clear_object (&self->chart);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
 
   G_OBJECT_CLASS (lens_chart_view_parent_class)->dispose (object);
 }
@@ -308,6 +379,7 @@ lens_chart_view_class_init (LensChartViewClass *klass)
   widget_class->snapshot = lens_chart_view_snapshot;
   widget_class->measure = lens_chart_view_measure;
   widget_class->query_tooltip = lens_chart_view_query_tooltip;
+  widget_class->size_allocate = lens_chart_view_size_allocate;
 
   /**
    * LensChartView::item-selected:
@@ -322,6 +394,11 @@ lens_chart_view_class_init (LensChartViewClass *klass)
                                          G_TYPE_NONE, 1, G_TYPE_INT);
 
   gtk_widget_class_install_action (widget_class, "chart.move", "s", move_action);
+  gtk_widget_class_install_action (widget_class, "chart.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "chart.copy-data", NULL, copy_data_action);
+  gtk_widget_class_install_action (widget_class, "chart.menu", NULL, menu_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "chart.menu", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "chart.menu", NULL);
   add_move_binding (widget_class, GDK_KEY_Left, GDK_KEY_KP_Left, "left");
   add_move_binding (widget_class, GDK_KEY_Right, GDK_KEY_KP_Right, "right");
   add_move_binding (widget_class, GDK_KEY_Up, GDK_KEY_KP_Up, "up");
@@ -357,6 +434,19 @@ lens_chart_view_init (LensChartView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
   g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
   gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (click));
+
+  GtkGesture *secondary = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (secondary), GDK_BUTTON_SECONDARY);
+  g_signal_connect (secondary, "pressed", G_CALLBACK (on_secondary_pressed), self);
+  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (secondary));
+
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_menu_append (menu, "_Export Chart…", "chart.export");
+  g_menu_append (menu, "_Copy Data as CSV", "chart.copy-data");
+  self->menu = gtk_popover_menu_new_from_model (G_MENU_MODEL (menu));
+  gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
+  gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
+  gtk_widget_set_parent (self->menu, widget);
 
   /* The ring is drawn stronger while focused. */
   g_signal_connect_swapped (focus, "enter", G_CALLBACK (on_focus_changed), self);

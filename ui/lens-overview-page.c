@@ -3,6 +3,7 @@
 #include "lens-overview-page.h"
 #include "lens-chart-view.h"
 #include "lens-format.h"
+#include "lens-truth-section.h"
 
 #include <math.h>
 
@@ -19,6 +20,7 @@ struct _LensOverviewPage
   LensChartView      *chart_view;
   GtkLabel           *readout_label;
   LensTable          *table;
+  LensTruthSection   *truth;
 };
 
 static void lens_overview_page_iface_init (LensPageInterface *iface);
@@ -176,6 +178,7 @@ set_session (LensPage *page, LensSession *session)
     }
   else
     lens_dataset_summary_set_dataset (self->summary, NULL, NULL);
+  lens_truth_section_set_session (self->truth, session);
   rebuild (self);
 }
 
@@ -230,6 +233,7 @@ lens_overview_page_class_init (LensOverviewPageClass *klass)
   g_type_ensure (LENS_TYPE_DATASET_SUMMARY);
   g_type_ensure (LENS_TYPE_CHART_VIEW);
   g_type_ensure (LENS_TYPE_TABLE);
+  g_type_ensure (LENS_TYPE_TRUTH_SECTION);
   gtk_widget_class_set_template_from_resource (widget_class, MSR_RESOURCE_PATH "/ui/lens-overview-page.ui");
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, summary);
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, runs_caption);
@@ -237,6 +241,7 @@ lens_overview_page_class_init (LensOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, chart_view);
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, readout_label);
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, table);
+  gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, truth);
 }
 
 static void
@@ -261,6 +266,12 @@ LensDatasetSummary *
 lens_overview_page_get_summary (LensOverviewPage *self)
 {
   return self->summary;
+}
+
+LensTruthSection *
+lens_overview_page_get_truth_section (LensOverviewPage *self)
+{
+  return self->truth;
 }
 
 GArray *

@@ -106,7 +106,7 @@ format_created (const char *iso)
   if (dt == NULL)
     return g_strdup (iso);
   g_autoptr(GDateTime) local = g_date_time_to_local (dt);
-  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
 }
 
 static const MsrResultsScopeMetrics *
@@ -821,6 +821,8 @@ lens_runs_page_init (LensRunsPage *self)
   gtk_widget_set_vexpand (GTK_WIDGET (self->table), TRUE);
   gtk_box_append (self->table_box, GTK_WIDGET (self->table));
   lens_table_set_columns (self->table, N_COLS, column_titles, column_numeric);
+  lens_table_set_column_width_chars (self->table, COL_CREATED, 16);
+  lens_table_set_column_width_chars (self->table, COL_NAME, 16);
   lens_table_set_label (self->table, "Runs in the results store");
 
   /* Two small charts stacked (AUC and loss have different scales), of a

@@ -5,6 +5,7 @@
  * context one idle at a time, so a chatty loader cannot flood the main loop.
  * The dataset and statistics are only stored on the main thread, by finish. */
 #include "lens-session.h"
+#include "msr-simulate.h"
 
 struct _LensSession
 {
@@ -567,7 +568,5 @@ lens_session_set_selection (LensSession *self, const gint64 *ids, guint n)
 gboolean
 lens_session_is_simulated (LensSession *self)
 {
-  g_autofree char *file = msr_project_get_path (self->project, MSR_PROJECT_FILE);
-  g_autoptr(GKeyFile) kf = g_key_file_new ();
-  return g_key_file_load_from_file (kf, file, G_KEY_FILE_NONE, NULL) && g_key_file_has_group (kf, "simulation");
+  return msr_sim_project_is_simulated (msr_project_get_dir (self->project));
 }

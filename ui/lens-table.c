@@ -124,6 +124,7 @@ typedef struct {
   LensTable *table;   /* cleared when the table goes, for a late callback */
   guint      column;
   gboolean   numeric;
+  int        width_chars; /* text columns: the least width before ellipsizing */
 } ColumnRef;
 
 struct _LensTable
@@ -255,7 +256,7 @@ setup_cell (GtkSignalListItemFactory *factory,
     {
       gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
       gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-      gtk_label_set_width_chars (GTK_LABEL (label), 8);
+      gtk_label_set_width_chars (GTK_LABEL (label), ref->width_chars);
     }
   gtk_list_item_set_child (item, label);
 }
@@ -349,6 +350,7 @@ lens_table_set_columns (LensTable          *self,
       ref->table = self;
       ref->column = c;
       ref->numeric = self->numeric[c];
+      ref->width_chars = 8;
       g_ptr_array_add (self->refs, ref);
 
       g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), ref);
@@ -799,4 +801,15 @@ lens_table_new (LensTableSelection selection)
   if (selection != LENS_TABLE_SELECT_NONE)
     lens_table_set_mode (self, selection);
   return GTK_WIDGET (self);
+}
+
+void
+lens_table_set_column_width_chars (LensTable *self,
+                                   guint      column,
+                                   int        chars)
+{
+  g_return_if_fail (LENS_IS_TABLE (self));
+  g_return_if_fail (column < self->n_columns);
+  /* refs keeps every column ever made; the current ones are the last. */
+  ((ColumnRef *) g_ptr_array_index (self->refs, self->refs->len - self->n_columns + column))->width_chars = chars;
 }

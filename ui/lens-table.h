@@ -51,6 +51,11 @@ GtkColumnView *lens_table_get_column_view (LensTable *self);
 void        lens_table_sort_by_column    (LensTable   *self,
                                           int          column,
                                           GtkSortType  order);
+/* A text column that must not be squeezed below chars characters (before
+ * ellipsizing); set it after set_columns, before the rows. */
+void        lens_table_set_column_width_chars (LensTable *self,
+                                               guint      column,
+                                               int        chars);
 /* What screen readers call the table, e.g. "Per-scenario metrics". */
 void        lens_table_set_label         (LensTable  *self,
                                           const char *label);

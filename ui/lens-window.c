@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "lens-window.h"
+#include "lens-export.h"
 #include "lens-backbones-page.h"
 #include "lens-overview-page.h"
 #include "lens-runs-page.h"
@@ -33,6 +34,7 @@ struct _LensWindow
   AdwWindowTitle     *window_title;
   GtkStack           *stack;
   GtkSpinner         *loading_spinner;
+  GtkLabel           *loading_title_label;
   GtkLabel           *loading_stage_label;
   GtkProgressBar     *loading_progress;
   AdwStatusPage      *error_page;
@@ -251,11 +253,12 @@ on_load_done (GObject      *source,
   gtk_widget_set_visible (self->banner_revealer, FALSE);
   if (lens_session_is_simulated (session))
     {
+      /* What the world is first; why the demo fell back to it after. */
       g_autofree char *text = g_strdup_printf (
-          "%s%sThis project is a simulated world: its data were generated from a seed with a planted "
+          "This project is a simulated world: its data were generated from a seed with a planted "
           "scenario-correlation structure and planted per-scenario difficulty, so what the models learn can "
-          "be checked against the truth (Overview, “Planted truth”).",
-          self->pending_note ? self->pending_note : "", self->pending_note ? " " : "");
+          "be checked against the truth (Overview, “Planted Truth”).%s%s",
+          self->pending_note ? "\n" : "", self->pending_note ? self->pending_note : "");
       lens_window_show_banner (self, text, FALSE);
     }
   g_clear_pointer (&self->pending_note, g_free);
@@ -305,6 +308,7 @@ lens_window_open_project (LensWindow *self,
   lens_window_set_session (self, session);
   lens_window_set_titles (self, lens_session_get_name (session),
                           lens_session_get_description (session));
+  gtk_label_set_text (self->loading_title_label, "Loading Dataset");
   gtk_label_set_text (self->loading_stage_label, "Reading the dataset");
   gtk_widget_set_visible (GTK_WIDGET (self->loading_progress), FALSE);
   lens_window_set_page (self, "loading");
@@ -446,6 +450,7 @@ lens_window_open_demo (LensWindow *self,
   g_clear_pointer (&self->error_message, g_free);
   g_clear_object (&self->project_dir);
   lens_window_set_titles (self, "Demo", "MovieLens-100K, genre scenarios");
+  gtk_label_set_text (self->loading_title_label, "Building the Demo");
   gtk_label_set_text (self->loading_stage_label, "Preparing the demo project");
   gtk_widget_set_visible (GTK_WIDGET (self->loading_progress), FALSE);
   lens_window_set_page (self, "loading");
@@ -573,49 +578,6 @@ lens_window_get_banner (LensWindow *self)
   return gtk_widget_get_visible (self->banner_revealer) ? gtk_label_get_text (self->banner_label) : NULL;
 }
 
-/* Export sizes offered with a chart: points and DPI. */
-static const struct { const char *id; const char *label; double width, height, dpi; } export_sizes[] = {
-  { "slide", "Slide, 1920 × 1200 px", 720, 450, 192 },
-  { "column", "Paper column, 3.5 in at 300 dpi", 252, 180, 300 },
-  { "page", "Paper page width, 7 in at 300 dpi", 504, 300, 300 },
-};
-
-static void
-on_export_response (GtkNativeDialog *dialog, int response, gpointer user_data)
-{
-  LensWindow *self = LENS_WINDOW (user_data);
-  LensPage *page = LENS_PAGE (gtk_stack_get_visible_child (self->pages_stack));
-
-  if (response == GTK_RESPONSE_ACCEPT && page != NULL)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      g_autoptr(GError) error = NULL;
-      LensExportFormat format;
-      if (path && g_str_has_suffix (path, ".csv") && lens_page_get_table (page))
-        lens_table_export_csv (lens_page_get_table (page), path, &error);
-      else if (path && lens_export_format_from_path (path, &format) && lens_page_get_chart (page))
-        {
-          const char *size = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "size");
-          guint k = 0;
-          for (guint i = 0; i < G_N_ELEMENTS (export_sizes); i++)
-            if (g_strcmp0 (size, export_sizes[i].id) == 0)
-              k = i;
-          LensChartStyle style;
-          lens_chart_style_init (&style, FALSE);
-          lens_chart_export (lens_page_get_chart (page), path, format, export_sizes[k].width,
-                             export_sizes[k].height, export_sizes[k].dpi, &style, &error);
-        }
-      else if (path)
-        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                     "%s: name the file .png, .svg or .pdf for the chart, or .csv for the table", path);
-      if (error)
-        lens_window_show_banner (self, error->message, TRUE);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-}
-
 static void
 export_action (GtkWidget *widget, const char *action_name, GVariant *param)
 {
@@ -628,42 +590,9 @@ export_action (GtkWidget *widget, const char *action_name, GVariant *param)
   LensTable *table = lens_page_get_table (page);
   if (chart == NULL && table == NULL)
     return;
-
-  GtkFileChooserNative *chooser = gtk_file_chooser_native_new ("Export", GTK_WINDOW (self),
-                                                               GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", "_Cancel");
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  const char *stack_name = gtk_stack_get_visible_child_name (self->pages_stack);
-  g_autofree char *name = g_strdup_printf ("%s-%s.%s", lens_session_get_name (self->session), stack_name,
-                                           chart ? "png" : "csv");
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  if (chart)
-    {
-      const char *ids[G_N_ELEMENTS (export_sizes) + 1] = { NULL };
-      const char *labels[G_N_ELEMENTS (export_sizes) + 1] = { NULL };
-      for (guint i = 0; i < G_N_ELEMENTS (export_sizes); i++)
-        ids[i] = export_sizes[i].id, labels[i] = export_sizes[i].label;
-      gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "size", "Chart size", ids, labels);
-      gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "size", "slide");
-      static const struct { const char *name; const char *pattern; } f[] = {
-        { "PNG image", "*.png" }, { "SVG drawing", "*.svg" }, { "PDF document", "*.pdf" },
-      };
-      for (guint i = 0; i < G_N_ELEMENTS (f); i++)
-        {
-          g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-          gtk_file_filter_set_name (filter, f[i].name);
-          gtk_file_filter_add_pattern (filter, f[i].pattern);
-          gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-        }
-    }
-  if (table)
-    {
-      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, "Table as CSV");
-      gtk_file_filter_add_pattern (filter, "*.csv");
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-    }
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  g_autofree char *stem = g_strdup_printf ("%s-%s", lens_session_get_name (self->session),
+                                           gtk_stack_get_visible_child_name (self->pages_stack));
+  lens_export_ask (GTK_WINDOW (self), stem, chart, table);
 }
 
 static void
@@ -766,6 +695,7 @@ lens_window_class_init (LensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_title_label);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_stage_label);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, loading_progress);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, sidebar);

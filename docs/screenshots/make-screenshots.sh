@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Makes the README's screenshots from a real run under Xvfb at 1280x800.
+# Makes the README's screenshots of every page from a real run under Xvfb
+# at 1280x800: it builds the demo (MovieLens-100K, six backbones) in a
+# private data folder, then opens it once per page.
 # Usage: docs/screenshots/make-screenshots.sh [BUILD_DIR]
 # Needs MovieLens-100K: $MSR_MOVIELENS_DIR, or ../shared/data/movielens-100k.
 set -euo pipefail
@@ -8,25 +10,55 @@ root="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 data="${MSR_MOVIELENS_DIR:-$root/../shared/data/movielens-100k}"
 import=/usr/bin/import   # ImageMagick's own, not a stand-in earlier on PATH
+app="$build/app/msrlens"
+cli="$build/app/msrlens-cli"
 
 tmp="$(mktemp -d)"
-trap 'kill $xvfb_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+app_pid=
+cleanup () {
+  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  kill "$xvfb_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
-display=":$((90 + RANDOM % 9))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+# -displayfd: the server picks a free display and reports it.
+exec 3<> "$tmp/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb_pid=$!
-sleep 1
+for _ in $(seq 50); do [ -s "$tmp/display" ] && break; sleep 0.1; done
+display=":$(head -n1 "$tmp/display")"
 
 export DISPLAY="$display" GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none \
        GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR="$build/resources" \
-       XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" NO_AT_BRIDGE=1
+       XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" NO_AT_BRIDGE=1 \
+       OPENBLAS_NUM_THREADS=1
+demo="$tmp/data/msrlens/demo"
 
-# The window has no window manager here: it opens at its default size,
-# which the schema sets to fit 1280x800.
-"$build/app/msrlens" --demo --movielens "$data" &
+eval_runs () {
+  "$cli" runs "$demo" --json 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(r["kind"]=="eval" for r in json.load(sys.stdin)["runs"]))' 2>/dev/null ||
+    echo 0
+}
+
+# First opening builds and trains the demo, with its progress on screen.
+"$app" --demo --movielens "$data" &
 app_pid=$!
-sleep 6
-# Crop to the window (its default size in the GSettings schema).
-"$import" -window root "$here/summary.png"
-kill "$app_pid"
-echo "wrote $here/summary.png"
+sleep 12
+"$import" -window root "$here/loading.png"
+for _ in $(seq 600); do
+  [ "$(eval_runs)" -ge 7 ] && break
+  sleep 1
+done
+kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
+
+# No window manager here: the window opens at the schema's default size,
+# which fits 1280x800.
+for page in overview backbones seesaw runs train; do
+  "$app" --demo --page "$page" &
+  app_pid=$!
+  sleep 5
+  "$import" -window root "$here/$page.png"
+  kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
+  echo "wrote $here/$page.png"
+done
