@@ -1341,6 +1341,26 @@ check_metrics_args (MsrResults          *self,
   return TRUE;
 }
 
+char *
+msr_results_default_run_name (const MsrRunInfo *info)
+{
+  g_return_val_if_fail (info != NULL, NULL);
+  const char *kind = info->kind ? info->kind : "run";
+  if (info->model_path != NULL && info->model_path[0] != '\0')
+    {
+      /* The model file's name says which model; the kind says what was done. */
+      g_autofree char *base = g_path_get_basename (info->model_path);
+      char *dot = g_str_has_suffix (base, ".safetensors") ? strrchr (base, '.') : NULL;
+      if (dot != NULL)
+        *dot = '\0';
+      return g_strdup_printf ("%s %s", base, kind);
+    }
+  if (info->architecture != NULL && info->architecture[0] != '\0')
+    return g_strdup_printf ("%s %s", info->architecture, kind);
+  const char *at = info->created_at ? info->created_at : "";
+  return g_strdup_printf ("%s %.10s %.8s", kind, at, strlen (at) > 11 ? at + 11 : "");
+}
+
 gint64
 msr_results_add_run (MsrResults          *self,
                      const MsrRunInfo    *info,
@@ -1412,19 +1432,12 @@ msr_results_add_run (MsrResults          *self,
   created_at = format_time (when);
   if (info->name != NULL && info->name[0] != '\0')
     name = g_strdup (info->name);
-  else if (info->model_path != NULL && info->model_path[0] != '\0')
-    {
-      /* The model file's name says which model; the kind says what was done. */
-      g_autofree char *base = g_path_get_basename (info->model_path);
-      char *dot = g_str_has_suffix (base, ".safetensors") ? strrchr (base, '.') : NULL;
-      if (dot != NULL)
-        *dot = '\0';
-      name = g_strdup_printf ("%s %s", base, info->kind);
-    }
-  else if (info->architecture != NULL && info->architecture[0] != '\0')
-    name = g_strdup_printf ("%s %s", info->architecture, info->kind);
   else
-    name = g_strdup_printf ("%s %.10s %.8s", info->kind, created_at, created_at + 11);
+    {
+      MsrRunInfo stamped = *info;
+      stamped.created_at = created_at;
+      name = msr_results_default_run_name (&stamped);
+    }
   if (info->threads > G_MAXINT32)
     {
       set_error (self, error, MSR_ERROR_INVALID, "%u threads is not a thread count",

@@ -89,6 +89,12 @@ const char *msr_results_get_created_by  (const MsrResults *results);
 gboolean    msr_results_check           (MsrResults      *results,
                                          GError         **error);
 
+/* The name msr_results_add_run gives a run whose name is NULL or empty:
+ * "<model file stem> <kind>", else "<architecture> <kind>", else "<kind>
+ * <date> <time>" (of info->created_at). A stored name equal to this was
+ * not chosen by anyone. */
+char       *msr_results_default_run_name (const MsrRunInfo *info);
+
 /* Adds a run with its metrics (may be NULL: a run without metrics, e.g. a
  * training run) and single-model bootstrap intervals (may be NULL; needs
  * metrics; from msr_compare_paired with b = NULL; its rows are matched to

@@ -635,6 +635,17 @@ check_every_page (LensWindow *window,
   lens_window_show_page (window, "overview");
 }
 
+/* The section's top is near the top of its page's visible area. */
+static gboolean
+truth_at_top (gpointer data)
+{
+  GtkWidget *page = gtk_widget_get_ancestor (data, LENS_TYPE_OVERVIEW_PAGE);
+  graphene_point_t at;
+  /* Laid out first: before that everything sits at 0. */
+  return gtk_widget_get_mapped (data) && gtk_widget_get_height (page) > 200 && gtk_widget_get_height (data) > 200 &&
+         gtk_widget_compute_point (data, page, &GRAPHENE_POINT_INIT (0, 0), &at) && at.y >= 0 && at.y < 40;
+}
+
 static gboolean
 truth_ready (gpointer data)
 {
@@ -681,6 +692,11 @@ check_planted_truth (LensWindow *window,
   g_assert_cmpfloat (rec->mantel_p, <, 0.05);
   g_assert_nonnull (strstr (caption, "The data recover the planted structure."));
   g_assert_nonnull (strstr (lens_truth_section_get_agreement (truth), "star · #"));
+
+  /* The banner's link (and --page planted-truth) scrolls it into view. */
+  lens_window_show_page (window, "planted-truth");
+  g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
+  g_assert_true (iterate_until (truth_at_top, truth));
 }
 
 static void

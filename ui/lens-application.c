@@ -369,7 +369,7 @@ lens_application_init (LensApplication *self)
                                  "(or set MSR_MOVIELENS_DIR)", "DIR");
   g_application_add_main_option (G_APPLICATION (self), "page", 0,
                                  G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING,
-                                 "The workbench page to show first: overview, backbones, seesaw, runs or train",
+                                 "The workbench page to show first: overview, backbones, seesaw, runs, train, or planted-truth (a simulated world's Overview, scrolled to it)",
                                  "NAME");
   g_application_set_option_context_parameter_string (G_APPLICATION (self),
                                                      "[PROJECT-FOLDER…]");

@@ -92,22 +92,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (LensBackbonesPage, lens_backbones_page, ADW_TYPE_
 
 /* ---- formatting -------------------------------------------------------------- */
 
-/* "star · #12", or "star · my label" when the run was given a name. */
-static char *
-run_label (const LensRun *run)
-{
-  const MsrRunInfo *info = run->info;
-  const char *arch = info->architecture ? info->architecture : info->kind;
-  /* The store names unnamed runs "<kind> <date> <time>". */
-  g_autofree char *default_name = info->created_at
-    ? g_strdup_printf ("%s %.10s %.8s", info->kind, info->created_at,
-                       strlen (info->created_at) > 11 ? info->created_at + 11 : "")
-    : NULL;
-
-  if (info->name != NULL && info->name[0] != '\0' && g_strcmp0 (info->name, default_name) != 0)
-    return g_strdup_printf ("%s · %s", arch, info->name);
-  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT, arch, info->id);
-}
 
 static char *
 fmt_double (const char *fmt, double v)
@@ -811,7 +795,7 @@ rebuild (LensBackbonesPage *self)
             continue;
           g_array_append_val (self->row_ids, id);
           g_ptr_array_add (self->row_runs, (gpointer) run);
-          g_ptr_array_add (self->row_labels, run_label (run));
+          g_ptr_array_add (self->row_labels, lens_run_get_label (run));
         }
 
       /* Columns: the dataset's scenarios in code order (what the tests

@@ -2401,8 +2401,10 @@ draw_line (Ctx *d)
   top += d->em * 0.4;
   plot = xy_frame (d, top, &ax, &ay, xlo, xhi, ylo, yhi, FALSE, all_integers (c->x, c->n_items));
 
+  /* The axes span the data exactly, so points sit on the plot's edges:
+   * clip a little outside it, or the first and last points are halved. */
   cairo_save (d->cr);
-  cairo_rectangle (d->cr, plot.x, plot.y, plot.w, plot.h);
+  cairo_rectangle (d->cr, plot.x - d->em * 0.6, plot.y - d->em * 0.6, plot.w + d->em * 1.2, plot.h + d->em * 1.2);
   cairo_clip (d->cr);
   for (guint s = 0; s < c->n_a; s++)
     {

@@ -21,6 +21,9 @@ struct _LensOverviewPage
   GtkLabel           *readout_label;
   LensTable          *table;
   LensTruthSection   *truth;
+  GtkScrolledWindow  *scroller;
+  gboolean            reveal_truth;  /* scroll to it once it is laid out */
+  guint               reveal_frames;
 };
 
 static void lens_overview_page_iface_init (LensPageInterface *iface);
@@ -28,13 +31,6 @@ static void lens_overview_page_iface_init (LensPageInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (LensOverviewPage, lens_overview_page, ADW_TYPE_BIN,
                                G_IMPLEMENT_INTERFACE (LENS_TYPE_PAGE, lens_overview_page_iface_init))
 
-/* "star · #12" */
-static char *
-run_label (const LensRun *r)
-{
-  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT, r->info->architecture ? r->info->architecture : "?",
-                          r->info->id);
-}
 
 static char *
 with_ci (double v, gboolean defined, gboolean has_ci, const MsrInterval *ci)
@@ -100,7 +96,7 @@ rebuild (LensOverviewPage *self)
   for (guint s = 0; s < R; s++)
     {
       const LensRun *r = g_ptr_array_index (runs, s);
-      g_ptr_array_add (series, run_label (r));
+      g_ptr_array_add (series, lens_run_get_label (r));
       for (guint g = 0; g < G; g++)
         {
           const gboolean overall = g + 1 == G;
@@ -124,7 +120,7 @@ rebuild (LensOverviewPage *self)
                                  ? g_strdup_printf ("%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " users",
                                                     m->metrics.gauc_users_kept, m->metrics.gauc_users)
                                  : g_strdup ("");
-          g_ptr_array_add (cells, run_label (r));
+          g_ptr_array_add (cells, lens_run_get_label (r));
           g_ptr_array_add (cells, g_strdup (g_ptr_array_index (groups, g)));
           g_ptr_array_add (cells, g_steal_pointer (&n));
           g_ptr_array_add (cells, with_ci (m->metrics.auc, m->metrics.auc_defined, m->has_ci, &m->ci_auc));
@@ -162,6 +158,63 @@ on_item_selected (LensOverviewPage *self, int item)
   gtk_label_set_text (self->readout_label, readout ? readout : "");
 }
 
+/* Scrolls the page so that the planted truth's heading is at the top. */
+static gboolean
+scroll_to_truth (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  LensOverviewPage *self = LENS_OVERVIEW_PAGE (widget);
+  /* The scrolled content (inside the viewport), whose origin does not move
+   * with scrolling. */
+  GtkWidget *viewport = gtk_scrolled_window_get_child (self->scroller);
+  GtkWidget *content = viewport ? gtk_widget_get_first_child (viewport) : NULL;
+  graphene_point_t at;
+
+  if (!self->reveal_truth || content == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->truth)))
+    return G_SOURCE_REMOVE;
+  /* Wait for the section to be shown and laid out. */
+  if (!lens_truth_section_is_ready (self->truth) || !gtk_widget_get_mapped (GTK_WIDGET (self->truth)) ||
+      gtk_widget_get_height (GTK_WIDGET (self->truth)) == 0 || gtk_widget_get_height (content) == 0 ||
+      !gtk_widget_compute_point (GTK_WIDGET (self->truth), content, &GRAPHENE_POINT_INIT (0, 0), &at))
+    return G_SOURCE_CONTINUE;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  const double target = MAX (0, at.y - 12);
+  gtk_adjustment_set_value (adj, target);
+  /* The adjustment clamps while the content below is still being laid
+   * out: try again on the next frames, for a while. */
+  if (gtk_adjustment_get_value (adj) < target - 1 && ++self->reveal_frames < 60)
+    return G_SOURCE_CONTINUE;
+  self->reveal_truth = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_reveal (LensOverviewPage *self)
+{
+  self->reveal_frames = 0;
+  gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_to_truth, NULL, NULL);
+}
+
+gboolean
+lens_overview_page_reveal_truth (LensOverviewPage *self)
+{
+  g_return_val_if_fail (LENS_IS_OVERVIEW_PAGE (self), FALSE);
+  /* Asked before a project is open (--page planted-truth): done when the
+   * session comes, if it is simulated. */
+  if (self->session == NULL)
+    {
+      self->reveal_truth = TRUE;
+      return TRUE;
+    }
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->truth)))
+    return FALSE;
+  if (!self->reveal_truth)
+    {
+      self->reveal_truth = TRUE;
+      start_reveal (self);
+    }
+  return TRUE;
+}
+
 static void
 set_session (LensPage *page, LensSession *session)
 {
@@ -179,6 +232,12 @@ set_session (LensPage *page, LensSession *session)
   else
     lens_dataset_summary_set_dataset (self->summary, NULL, NULL);
   lens_truth_section_set_session (self->truth, session);
+  if (self->reveal_truth && session != NULL)
+    {
+      self->reveal_truth = gtk_widget_get_visible (GTK_WIDGET (self->truth));
+      if (self->reveal_truth)
+        start_reveal (self);
+    }
   rebuild (self);
 }
 
@@ -242,6 +301,7 @@ lens_overview_page_class_init (LensOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, readout_label);
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, table);
   gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, truth);
+  gtk_widget_class_bind_template_child (widget_class, LensOverviewPage, scroller);
 }
 
 static void

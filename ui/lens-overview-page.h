@@ -20,5 +20,8 @@ LensDatasetSummary *lens_overview_page_get_summary (LensOverviewPage *self);
 GArray             *lens_overview_page_get_run_ids (LensOverviewPage *self);
 /* Hidden unless the project is simulated. */
 LensTruthSection   *lens_overview_page_get_truth_section (LensOverviewPage *self);
+/* Scrolls to the planted truth as soon as it is shown; FALSE when the
+ * project has none. */
+gboolean            lens_overview_page_reveal_truth      (LensOverviewPage *self);
 
 G_END_DECLS

@@ -151,9 +151,8 @@ run_choice_label (const LensRun *run)
     ? msr_results_metrics_find (run->metrics, MSR_RESULTS_SCOPE_OVERALL, NULL) : NULL;
   g_autofree char *auc = sm && sm->metrics.auc_defined ? g_strdup_printf ("%.4f", sm->metrics.auc)
                                                        : g_strdup ("–");
-  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT " · %s AUC %s",
-                          info->architecture ? info->architecture : info->kind, info->id,
-                          info->split ? info->split : "", auc);
+  g_autofree char *label = lens_run_get_label (run);
+  return g_strdup_printf ("%s · %s AUC %s", label, info->split ? info->split : "", auc);
 }
 
 static char *
@@ -162,8 +161,7 @@ run_short_label (LensSeesawPage *self, gint64 id)
   const LensRun *run = self->session ? lens_session_find_run (self->session, id) : NULL;
   if (run == NULL)
     return g_strdup_printf ("#%" G_GINT64_FORMAT, id);
-  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT,
-                          run->info->architecture ? run->info->architecture : run->info->kind, id);
+  return lens_run_get_label (run);
 }
 
 /* "a", "a and b", "a, b and c" */

@@ -570,3 +570,15 @@ lens_session_is_simulated (LensSession *self)
 {
   return msr_sim_project_is_simulated (msr_project_get_dir (self->project));
 }
+
+char *
+lens_run_get_label (const LensRun *run)
+{
+  g_return_val_if_fail (run != NULL && run->info != NULL, NULL);
+  const MsrRunInfo *info = run->info;
+  const char *what = info->architecture ? info->architecture : info->kind ? info->kind : "run";
+  g_autofree char *default_name = msr_results_default_run_name (info);
+  if (info->name != NULL && info->name[0] != '\0' && g_strcmp0 (info->name, default_name) != 0)
+    return g_strdup_printf ("%s · %s", what, info->name);
+  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT, what, info->id);
+}

@@ -50,6 +50,10 @@ typedef struct {
   GPtrArray         *epochs;    /* MsrResultsEpoch; empty unless the run has a curve */
 } LensRun;
 
+/* How every page names a run: "star · #12", or "star · my label" when
+ * someone gave the run a name of their own. */
+char                  *lens_run_get_label (const LensRun *run);
+
 /* The results store's path (it may not exist yet). */
 const char            *lens_session_get_results_path (LensSession *self);
 /* Reloads the runs in a worker thread; emits "runs-changed" when they are

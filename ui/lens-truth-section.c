@@ -38,6 +38,9 @@ struct _LensTruthSection
 
 G_DEFINE_FINAL_TYPE (LensTruthSection, lens_truth_section, ADW_TYPE_BIN)
 
+enum { SIGNAL_READY, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 enum { COL_SCENARIO, COL_ALPHA, COL_RATE, COL_BAYES, COL_RUN, COL_AUC, COL_GAP, N_COLS };
 
 typedef struct {
@@ -73,13 +76,6 @@ recovery_thread (LensJob *job, gpointer data, GCancellable *cancellable, GError 
   return out;
 }
 
-/* "star · #12", as on the other pages. */
-static char *
-run_label (const LensRun *r)
-{
-  return g_strdup_printf ("%s · #%" G_GINT64_FORMAT, r->info->architecture ? r->info->architecture : "?",
-                          r->info->id);
-}
 
 static double
 run_auc (const LensRun *r, const char *scenario)
@@ -130,7 +126,7 @@ rebuild_runs (LensTruthSection *self)
       g_ptr_array_add (cells, g_strdup_printf ("%.2f", rec->alpha[s]));
       g_ptr_array_add (cells, g_strdup_printf ("%.1f%%", 100 * rec->base_rate[s]));
       g_ptr_array_add (cells, g_strdup_printf ("%.4f", rec->bayes_auc[s]));
-      g_ptr_array_add (cells, best ? run_label (best) : g_strdup ("–"));
+      g_ptr_array_add (cells, best ? lens_run_get_label (best) : g_strdup ("–"));
       g_ptr_array_add (cells, best ? g_strdup_printf ("%.4f", best_auc) : g_strdup ("–"));
       g_ptr_array_add (cells, best ? g_strdup_printf ("%+.4f", k[COL_GAP]) : g_strdup ("–"));
     }
@@ -145,7 +141,7 @@ rebuild_runs (LensTruthSection *self)
       for (guint s = 0; s < S; s++)
         auc[s] = run_auc (r, rec->names[s]);
       double rho = msr_seesaw_spearman (auc, rec->bayes_auc, S);
-      g_autofree char *label = run_label (r);
+      g_autofree char *label = lens_run_get_label (r);
       g_string_append_printf (text, "%s%s %s", text->len ? ", " : "", label,
                               isnan (rho) ? "undefined" : "");
       if (!isnan (rho))
@@ -202,6 +198,7 @@ show_recovery (LensTruthSection *self)
   gtk_label_set_text (self->caption_label, caption);
   rebuild_runs (self);
   gtk_stack_set_visible_child_name (self->stack, "ready");
+  g_signal_emit (self, signals[SIGNAL_READY], 0);
 }
 
 static void
@@ -329,6 +326,9 @@ lens_truth_section_class_init (LensTruthSectionClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = lens_truth_section_dispose;
+  /* The comparison is shown (the charts and table are filled). */
+  signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                        NULL, G_TYPE_NONE, 0);
   g_type_ensure (LENS_TYPE_CHART_VIEW);
   g_type_ensure (LENS_TYPE_TABLE);
   gtk_widget_class_set_template_from_resource (widget_class, MSR_RESOURCE_PATH "/ui/lens-truth-section.ui");

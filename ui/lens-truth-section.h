@@ -2,7 +2,8 @@
  * simulated projects. It puts the scenario correlation that was planted
  * next to the one the clicks show (with the Mantel test between them), and
  * the planted per-scenario difficulty next to what the selected runs
- * reached. Hidden for projects that are not simulated. */
+ * reached. Hidden for projects that are not simulated. Emits "ready" when
+ * the comparison is shown. */
 #pragma once
 
 #include <adwaita.h>

@@ -7,6 +7,8 @@
  * the session reports. */
 #include "config.h"
 
+#include <string.h>
+
 #include "lens-window.h"
 #include "lens-export.h"
 #include "lens-backbones-page.h"
@@ -151,6 +153,7 @@ lens_window_set_pages_session (LensWindow *self, LensSession *session)
 static void
 lens_window_show_banner (LensWindow *self, const char *message, gboolean is_error)
 {
+  gtk_label_set_use_markup (self->banner_label, FALSE);
   gtk_label_set_text (self->banner_label, message);
   if (is_error)
     {
@@ -163,6 +166,25 @@ lens_window_show_banner (LensWindow *self, const char *message, gboolean is_erro
       gtk_widget_remove_css_class (self->banner_box, "error");
     }
   gtk_widget_set_visible (self->banner_revealer, TRUE);
+}
+
+/* The banner with a link: "msrlens:PAGE" links show that page. */
+static void
+lens_window_show_banner_markup (LensWindow *self, const char *markup)
+{
+  gtk_label_set_markup (self->banner_label, markup);
+  gtk_widget_add_css_class (self->banner_box, "info");
+  gtk_widget_remove_css_class (self->banner_box, "error");
+  gtk_widget_set_visible (self->banner_revealer, TRUE);
+}
+
+static gboolean
+on_banner_link (LensWindow *self, const char *uri)
+{
+  if (!g_str_has_prefix (uri, "msrlens:"))
+    return FALSE;
+  lens_window_show_page (self, uri + strlen ("msrlens:"));
+  return TRUE;
 }
 
 static void
@@ -254,12 +276,14 @@ on_load_done (GObject      *source,
   if (lens_session_is_simulated (session))
     {
       /* What the world is first; why the demo fell back to it after. */
+      g_autofree char *note = self->pending_note ? g_markup_escape_text (self->pending_note, -1) : NULL;
       g_autofree char *text = g_strdup_printf (
           "This project is a simulated world: its data were generated from a seed with a planted "
           "scenario-correlation structure and planted per-scenario difficulty, so what the models learn can "
-          "be checked against the truth (Overview, “Planted Truth”).%s%s",
-          self->pending_note ? "\n" : "", self->pending_note ? self->pending_note : "");
-      lens_window_show_banner (self, text, FALSE);
+          "be checked against the truth: <a href=\"msrlens:planted-truth\">Planted Truth</a> on the "
+          "Overview.%s%s",
+          note ? "\n" : "", note ? note : "");
+      lens_window_show_banner_markup (self, text);
     }
   g_clear_pointer (&self->pending_note, g_free);
   lens_window_set_page (self, "workbench");
@@ -557,6 +581,13 @@ void
 lens_window_show_page (LensWindow *self, const char *name)
 {
   g_return_if_fail (LENS_IS_WINDOW (self));
+  /* Not a page of its own: the Overview, scrolled to the section. */
+  if (g_strcmp0 (name, "planted-truth") == 0)
+    {
+      lens_window_show_page (self, "overview");
+      lens_overview_page_reveal_truth (LENS_OVERVIEW_PAGE (lens_window_get_page (self, "overview")));
+      return;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (page_infos); i++)
     if (g_strcmp0 (page_infos[i].name, name) == 0)
       {
@@ -826,6 +857,7 @@ lens_window_init (LensWindow *self)
   LensJob *job = lens_train_page_get_job (LENS_TRAIN_PAGE (lens_window_get_page (self, "train")));
   g_signal_connect_object (job, "notify::running", G_CALLBACK (on_train_job_running), self, G_CONNECT_SWAPPED);
   g_signal_connect_swapped (self->sidebar, "row-selected", G_CALLBACK (on_sidebar_row_selected), self);
+  g_signal_connect_swapped (self->banner_label, "activate-link", G_CALLBACK (on_banner_link), self);
   g_signal_connect_swapped (self->pages_stack, "notify::visible-child", G_CALLBACK (on_visible_page_changed), self);
   gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, 0));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the README's screenshots of every page from a real run under Xvfb
 # at 1280x800: it builds the demo (MovieLens-100K, six backbones) in a
-# private data folder, then opens it once per page.
+# private data folder, then opens it once per page; then the simulated
+# demo (what opens without MovieLens), scrolled to its planted truth.
 # Usage: docs/screenshots/make-screenshots.sh [BUILD_DIR]
 # Needs MovieLens-100K: $MSR_MOVIELENS_DIR, or ../shared/data/movielens-100k.
 set -euo pipefail
@@ -24,7 +25,7 @@ trap cleanup EXIT
 
 # -displayfd: the server picks a free display and reports it.
 exec 3<> "$tmp/display"
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do [ -s "$tmp/display" ] && break; sleep 0.1; done
 display=":$(head -n1 "$tmp/display")"
@@ -35,8 +36,27 @@ export DISPLAY="$display" GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none \
        OPENBLAS_NUM_THREADS=1
 demo="$tmp/data/msrlens/demo"
 
+# Xvfb starts the pointer mid-screen (and, without -noreset, puts it back
+# there whenever its last client leaves), where it would hover a chart and
+# cover it with a read-out: park it in the bottom-right corner (Xlib).
+park_pointer () {
+  python3 - <<'PY'
+import ctypes
+x = ctypes.cdll.LoadLibrary("libX11.so.6")
+x.XOpenDisplay.restype = ctypes.c_void_p
+x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+x.XDefaultRootWindow.restype = ctypes.c_ulong
+x.XWarpPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong] + [ctypes.c_int] * 2 + [ctypes.c_uint] * 2 + [ctypes.c_int] * 2
+x.XFlush.argtypes = [ctypes.c_void_p]
+d = x.XOpenDisplay(None)
+x.XWarpPointer(d, 0, x.XDefaultRootWindow(d), 0, 0, 0, 0, 1279, 799)
+x.XFlush(d)
+PY
+}
+park_pointer
+
 eval_runs () {
-  "$cli" runs "$demo" --json 2>/dev/null |
+  "$cli" runs "$1" --json 2>/dev/null |
     python3 -c 'import json,sys; print(sum(r["kind"]=="eval" for r in json.load(sys.stdin)["runs"]))' 2>/dev/null ||
     echo 0
 }
@@ -47,7 +67,7 @@ app_pid=$!
 sleep 12
 "$import" -window root "$here/loading.png"
 for _ in $(seq 600); do
-  [ "$(eval_runs)" -ge 7 ] && break
+  [ "$(eval_runs "$demo")" -ge 7 ] && break
   sleep 1
 done
 kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
@@ -62,3 +82,18 @@ for page in overview backbones seesaw runs train; do
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
   echo "wrote $here/$page.png"
 done
+
+# The simulated world: no MovieLens copy anywhere, and a mirror that does
+# not answer, so the demo falls back to it (and says why in its banner).
+export XDG_DATA_HOME="$tmp/sim-data"
+sim="$XDG_DATA_HOME/msrlens/demo-simulated"
+MSR_MOVIELENS_DIR= MSR_MOVIELENS_URL=file:///nonexistent/ml-100k.zip "$app" --demo --page planted-truth &
+app_pid=$!
+for _ in $(seq 600); do
+  [ "$(eval_runs "$sim")" -ge 7 ] && break
+  sleep 1
+done
+sleep 4
+"$import" -window root "$here/planted-truth.png"
+kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
+echo "wrote $here/planted-truth.png"
