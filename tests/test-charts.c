@@ -8,6 +8,7 @@
  * RFC 4180 reader, SVG with GMarkup. */
 #include "config.h"
 #include "test-util.h"
+#include "test-gtk-util.h"
 
 #include <adwaita.h>
 #include <math.h>
@@ -844,27 +845,9 @@ test_export_errors (void)
 /* ---- the chart view ------------------------------------------------------- */
 
 static gboolean
-tick (gpointer data)
+iterate_until (Condition cond, gpointer data)
 {
-  return G_SOURCE_CONTINUE;
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-/* Iterates the main context until cond holds; the deadline only guards
- * against a hang. */
-static gboolean
-iterate_until (Condition cond,
-               gpointer  data)
-{
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  guint ticker = g_timeout_add (20, tick, NULL);
-  gboolean ok;
-
-  while (!(ok = cond (data)) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (ticker);
-  return ok;
+  return msr_test_iterate_until (cond, data, 30);
 }
 
 static gboolean
@@ -1379,29 +1362,11 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   int ret;
 
-  /* Without a display GTK cannot start: skip on a developer's machine,
-   * fail on CI (run the suite under xvfb-run). */
-  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
-    {
-      const char *ci = g_getenv ("CI");
+  int status = msr_test_gtk_check_display ();
+  if (status >= 0)
+    return status;
 
-      if (ci != NULL && ci[0] != '\0')
-        {
-          g_print ("Bail out! no display: run the tests under xvfb-run\n");
-          return 1;
-        }
-      g_print ("1..0 # SKIP no display (run the tests under xvfb-run)\n");
-      return 0;
-    }
-
-  /* As in test-ui: GTK's test accessibility backend (no session bus, and
-   * properties the tests can check), the cairo renderer, X11, settings in
-   * memory, no session bus. */
-  g_setenv ("GTK_A11Y", "test", TRUE);
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_setenv ("GDK_BACKEND", "x11", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/msrlens-test-bus", TRUE);
+  msr_test_gtk_setenv ();
 
   tmp_root = g_dir_make_tmp ("msrlens-charts-XXXXXX", &error);
   g_assert_no_error (error);

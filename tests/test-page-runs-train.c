@@ -8,6 +8,7 @@
  * main-loop stall bound the issue asks for (under 100 ms while training). */
 #include "config.h"
 #include "test-util.h"
+#include "test-gtk-util.h"
 #include "test-fixture.h"
 
 #include <adwaita.h>
@@ -31,25 +32,9 @@ static char *train_project;   /* popularity + dnn, for the Train page */
 /* ---- main-loop helpers -------------------------------------------------- */
 
 static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-/* Iterates the main context until cond holds; the deadline only guards
- * against a hang. */
-static gboolean
 iterate_until (Condition cond, gpointer data)
 {
-  const gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-  guint ticker = g_timeout_add (10, tick, NULL);
-  gboolean ok;
-  while (!(ok = cond (data)) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (ticker);
-  return ok;
+  return msr_test_iterate_until (cond, data, 120);
 }
 
 static void
@@ -1008,23 +993,11 @@ main (int argc, char *argv[])
 {
   g_autoptr(GError) error = NULL;
 
-  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
-    {
-      const char *ci = g_getenv ("CI");
-      if (ci != NULL && ci[0] != '\0')
-        {
-          g_print ("Bail out! no display: run the tests under xvfb-run\n");
-          return 1;
-        }
-      g_print ("1..0 # SKIP no display (run the tests under xvfb-run)\n");
-      return 0;
-    }
+  int status = msr_test_gtk_check_display ();
+  if (status >= 0)
+    return status;
 
-  g_setenv ("GTK_A11Y", "test", TRUE);
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_setenv ("GDK_BACKEND", "x11", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/msrlens-test-bus", TRUE);
+  msr_test_gtk_setenv ();
   tmp_root = g_dir_make_tmp ("msrlens-pages-XXXXXX", &error);
   g_assert_no_error (error);
   g_autofree char *xdg = g_build_filename (tmp_root, "xdg", NULL);

@@ -7,6 +7,7 @@
  * where the brief asks for agreement with it. */
 #include "config.h"
 #include "test-util.h"
+#include "test-gtk-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -28,35 +29,12 @@ static char *tmp_root;
 /* ---- helpers ------------------------------------------------------------ */
 
 static gboolean
-tick (gpointer data)
+iterate_until (Condition cond, gpointer data)
 {
-  return G_SOURCE_CONTINUE;
+  return msr_test_iterate_until (cond, data, 240);
 }
 
-typedef gboolean (*Condition) (gpointer data);
-
-/* Iterates the main context until cond holds. The deadline only guards
- * against a hang; nothing is asserted about how long it took. */
-static gboolean
-iterate_until (Condition cond,
-               gpointer  data)
-{
-  gint64 deadline = g_get_monotonic_time () + 240 * G_USEC_PER_SEC;
-  guint ticker = g_timeout_add (20, tick, NULL);
-  gboolean ok;
-
-  while (!(ok = cond (data)) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (ticker);
-  return ok;
-}
-
-static void
-iterate_a_little (void)
-{
-  for (int i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
-}
+#define iterate_a_little msr_test_iterate_a_little
 
 static gboolean
 window_not_loading (gpointer data)
@@ -881,33 +859,13 @@ main (int   argc,
   g_autofree char *xdg = NULL;
   int ret;
 
-  /* Without a display GTK cannot start: skip on a developer's machine,
-   * fail on CI (run the suite under xvfb-run). */
-  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
-    {
-      const char *ci = g_getenv ("CI");
+  int status = msr_test_gtk_check_display ();
+  if (status >= 0)
+    return status;
 
-      if (ci != NULL && ci[0] != '\0')
-        {
-          g_print ("Bail out! no display: run the tests under xvfb-run\n");
-          return 1;
-        }
-      g_print ("1..0 # SKIP no display (run the tests under xvfb-run)\n");
-      return 0;
-    }
-
-  /* The settings in use for headless GTK tests (see the toolchain notes),
-   * unless the caller chose otherwise. */
-  /* GTK's test accessibility backend: no session bus (which "atspi" would
-   * want) and, unlike "none", accessible properties the tests can check. */
-  g_setenv ("GTK_A11Y", "test", TRUE);
-  g_setenv ("GSK_RENDERER", "cairo", FALSE);
-  g_setenv ("GDK_BACKEND", "x11", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
+  msr_test_gtk_setenv ();
   if (g_getenv ("GSETTINGS_SCHEMA_DIR") == NULL)
     g_setenv ("GSETTINGS_SCHEMA_DIR", MSR_BUILD_DIR "/resources", TRUE);
-  /* No session bus: nothing leaks to or from the desktop. */
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/msrlens-test-bus", TRUE);
 
   /* Recent files and caches go to a private folder. */
   tmp_root = g_dir_make_tmp ("msrlens-ui-XXXXXX", &error);
