@@ -2879,26 +2879,6 @@ describe_kind (LensChart *c,
 
 /* ---- CSV -------------------------------------------------------------------- */
 
-static void
-csv_field (GString    *s,
-           const char *text)
-{
-  if (strpbrk (text, ",\"\r\n") == NULL && text[0] != ' ' &&
-      (text[0] == '\0' || text[strlen (text) - 1] != ' '))
-    {
-      g_string_append (s, text);
-      return;
-    }
-  g_string_append_c (s, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (s, '"');
-      g_string_append_c (s, *p);
-    }
-  g_string_append_c (s, '"');
-}
-
 /* The shortest text that reads back as the same double, in the C locale;
  * empty for NaN. */
 static void
@@ -2962,9 +2942,9 @@ lens_chart_to_csv (LensChart *chart)
       csv_end (s);
       for (guint i = 0; i < c->n_items; i++)
         {
-          csv_field (s, c->labels_a[i / c->n_b]);
+          lens_format_csv_field (s, c->labels_a[i / c->n_b]);
           csv_sep (s);
-          csv_field (s, c->labels_b[i % c->n_b]);
+          lens_format_csv_field (s, c->labels_b[i % c->n_b]);
           csv_sep (s);
           csv_number (s, c->v[i]);
           csv_opt_number (s, c->lo, i);
@@ -2980,14 +2960,14 @@ lens_chart_to_csv (LensChart *chart)
       csv_end (s);
       for (guint i = 0; i < c->n_items; i++)
         {
-          csv_field (s, c->labels_a[i / c->n_b]);
+          lens_format_csv_field (s, c->labels_a[i / c->n_b]);
           csv_sep (s);
-          csv_field (s, c->labels_b[i % c->n_b]);
+          lens_format_csv_field (s, c->labels_b[i % c->n_b]);
           csv_sep (s);
           csv_number (s, c->v[i]);
           csv_sep (s);
           if (c->marks != NULL && c->marks[i] != NULL)
-            csv_field (s, c->marks[i]);
+            lens_format_csv_field (s, c->marks[i]);
           csv_end (s);
         }
       break;
@@ -2996,7 +2976,7 @@ lens_chart_to_csv (LensChart *chart)
       csv_end (s);
       for (guint i = 0; i < c->n_items; i++)
         {
-          csv_field (s, c->labels_a[i]);
+          lens_format_csv_field (s, c->labels_a[i]);
           csv_sep (s);
           csv_number (s, c->v[i]);
           csv_opt_number (s, c->lo, i);
@@ -3010,7 +2990,7 @@ lens_chart_to_csv (LensChart *chart)
       csv_end (s);
       for (guint i = 0; i < c->n_items; i++)
         {
-          csv_field (s, c->labels_a[i]);
+          lens_format_csv_field (s, c->labels_a[i]);
           csv_sep (s);
           csv_number (s, c->x[i]);
           csv_sep (s);
@@ -3024,7 +3004,7 @@ lens_chart_to_csv (LensChart *chart)
       for (guint ser = 0; ser < c->n_a; ser++)
         for (guint k = c->offsets[ser]; k < c->offsets[ser + 1]; k++)
           {
-            csv_field (s, c->labels_a[ser]);
+            lens_format_csv_field (s, c->labels_a[ser]);
             csv_sep (s);
             csv_number (s, c->x[k]);
             csv_sep (s);

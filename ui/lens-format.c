@@ -46,3 +46,22 @@ lens_format_percent (double fraction)
     return g_strdup ("–");
   return g_strdup_printf ("%.1f%%", fraction * 100.0);
 }
+
+void
+lens_format_csv_field (GString *s, const char *text)
+{
+  if (strpbrk (text, ",\"\r\n") == NULL && text[0] != ' ' &&
+      (text[0] == '\0' || text[strlen (text) - 1] != ' '))
+    {
+      g_string_append (s, text);
+      return;
+    }
+  g_string_append_c (s, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (s, '"');
+      g_string_append_c (s, *p);
+    }
+  g_string_append_c (s, '"');
+}

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "lens-table.h"
+#include "lens-format.h"
 
 #include <math.h>
 #include <string.h>
@@ -506,25 +507,6 @@ lens_table_select_ids (LensTable    *self,
   gtk_bitset_unref (mask);
 }
 
-static void
-csv_field (GString    *s,
-           const char *text)
-{
-  if (strpbrk (text, ",\"\r\n") == NULL)
-    {
-      g_string_append (s, text);
-      return;
-    }
-  g_string_append_c (s, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (s, '"');
-      g_string_append_c (s, *p);
-    }
-  g_string_append_c (s, '"');
-}
-
 /* Tab-separated for pasting into a spreadsheet: tabs and line breaks
  * inside a cell become spaces. */
 static void
@@ -582,7 +564,7 @@ lens_table_to_csv (LensTable *self)
 {
   g_return_val_if_fail (LENS_IS_TABLE (self), NULL);
   /* RFC 4180: CRLF line ends, quotes doubled inside quoted fields. */
-  return lens_table_format (self, FALSE, csv_field, ',', "\r\n");
+  return lens_table_format (self, FALSE, lens_format_csv_field, ',', "\r\n");
 }
 
 void
