@@ -13,3 +13,5 @@ int cli_runs         (int argc, char **argv);
 int cli_inspect      (int argc, char **argv);
 int cli_seesaw       (int argc, char **argv);
 int cli_truth        (int argc, char **argv);
+int cli_knowledge_import (int argc, char **argv);
+int cli_knowledge_status (int argc, char **argv);

@@ -27,6 +27,8 @@ static const Verb verbs[] = {
   { NULL, "inspect", cli_inspect, "validate a model file and show its configuration and tensors" },
   { NULL, "seesaw", cli_seesaw, "two runs per scenario: ΔAUC with CIs and the seesaw indicators" },
   { NULL, "truth", cli_truth, "a simulated world's planted truth beside what its data show" },
+  { "knowledge", "import", cli_knowledge_import, "import LLM-written texts about users, items or scenarios (CSV)" },
+  { "knowledge", "status", cli_knowledge_status, "what the knowledge store holds: texts, encoders, imports" },
 };
 
 static void

@@ -228,7 +228,7 @@ typedef enum {
   OP_LEAF, OP_PARAM, OP_EMBED, OP_EMBED_MEAN, OP_CONCAT, OP_SLICE, OP_LINEAR, OP_ADD, OP_MUL,
   OP_SCALE, OP_ADD_ROWVEC, OP_MUL_ROWVEC, OP_MUL_COLVEC, OP_RELU, OP_SIGMOID, OP_TANH,
   OP_SOFTMAX, OP_STOP, OP_DROPOUT, OP_BATCHNORM, OP_LAYERNORM, OP_GATHER, OP_SCATTER, OP_MIX,
-  OP_BCE,
+  OP_BCE, OP_OUTER,
 } Op;
 
 struct _MsrNode {
@@ -352,9 +352,10 @@ node1 (MsrGraph *g, Op op, MsrNode *x)
 MsrNode *
 msr_g_param (MsrGraph *g, MsrParam *p)
 {
-  gsize rows = p->n_dims == 2 ? (gsize) p->shape[0] : 1;
-  gsize cols = p->n_dims == 2 ? (gsize) p->shape[1] : p->size;
-  g_return_val_if_fail (p->n_dims <= 2, NULL);
+  /* 3-D and higher: the first dimension by the rest flattened (a generated
+   * layer's [out, d_q, in] weight as out × (d_q·in)). */
+  gsize rows = p->n_dims >= 2 ? (gsize) p->shape[0] : 1;
+  gsize cols = p->n_dims >= 2 ? p->size / MAX (rows, 1) : p->size;
   MsrNode *n = node_new (g, OP_PARAM, rows, cols, 0, NULL, FALSE);
   n->param = p;
   n->val = p->value;
@@ -606,6 +607,24 @@ msr_g_mul_colvec (MsrGraph *g, MsrNode *x, MsrNode *c)
   for (gsize r = 0; r < x->rows; r++)
     for (gsize j = 0; j < x->cols; j++)
       out->val[r * x->cols + j] = x->val[r * x->cols + j] * c->val[r];
+  return out;
+}
+
+MsrNode *
+msr_g_outer_rows (MsrGraph *g, MsrNode *a, MsrNode *b)
+{
+  g_return_val_if_fail (a->rows == b->rows, NULL);
+  MsrNode *in[2] = { a, b };
+  const gsize R = a->rows, P = a->cols, Q = b->cols;
+  MsrNode *out = node_new (g, OP_OUTER, R, P * Q, 2, in, TRUE);
+  for (gsize r = 0; r < R; r++)
+    {
+      const msr_real *restrict ar = a->val + r * P, *restrict br = b->val + r * Q;
+      msr_real *restrict o = out->val + r * P * Q;
+      for (gsize t = 0; t < P; t++)
+        for (gsize j = 0; j < Q; j++)
+          o[t * Q + j] = ar[t] * br[j];
+    }
   return out;
 }
 
@@ -1023,6 +1042,29 @@ backward_node (MsrGraph *g, MsrNode *n)
               b->grad[j] += dy[r * C + j] * a->val[r * C + j];
           }
       break;
+
+    case OP_OUTER:
+      {
+        const gsize P = a->cols, Q = b->cols;
+        for (gsize r = 0; r < R; r++)
+          {
+            const msr_real *d = dy + r * P * Q;
+            for (gsize t = 0; t < P; t++)
+              {
+                double dot = 0;
+                const msr_real at = a->val[r * P + t];
+                for (gsize j = 0; j < Q; j++)
+                  {
+                    dot += d[t * Q + j] * b->val[r * Q + j];
+                    if (b->grad)
+                      b->grad[r * Q + j] += d[t * Q + j] * at;
+                  }
+                if (a->grad)
+                  a->grad[r * P + t] += (msr_real) dot;
+              }
+          }
+        break;
+      }
 
     case OP_MUL_COLVEC:
       for (gsize r = 0; r < R; r++)

@@ -92,7 +92,8 @@ msr_real  *msr_node_value          (MsrNode *n);
 msr_real  *msr_node_grad           (MsrNode *n);
 
 /* Leaves. A parameter node views the parameter as rows × cols: 2-D as is,
- * 1-D and scalars as one row. Its gradient accumulates into p->grad. */
+ * 1-D and scalars as one row, 3-D and more as the first dimension by the
+ * rest. Its gradient accumulates into p->grad. */
 MsrNode   *msr_g_param             (MsrGraph *g, MsrParam *p);
 MsrNode   *msr_g_constant          (MsrGraph *g, gsize rows, gsize cols, const msr_real *data);
 /* Slice `index` along the first dimension of a 3-D parameter, as a
@@ -118,6 +119,10 @@ MsrNode   *msr_g_scale             (MsrGraph *g, MsrNode *x, double factor);
 /* x with a 1 × cols row vector added to / multiplied into every row. */
 MsrNode   *msr_g_add_rowvec        (MsrGraph *g, MsrNode *x, MsrNode *v);
 MsrNode   *msr_g_mul_rowvec        (MsrGraph *g, MsrNode *x, MsrNode *v);
+/* Row-wise outer products: out[r][t·q + j] = a[r][t]·b[r][j], rows ×
+ * (p·q) for a rows × p and b rows × q. With a linear layer over it, every
+ * row gets its own generated weight matrix in one GEMM (LLM4MSR). */
+MsrNode   *msr_g_outer_rows        (MsrGraph *g, MsrNode *a, MsrNode *b);
 /* Every row of x scaled by the matching entry of a rows × 1 column. */
 MsrNode   *msr_g_mul_colvec        (MsrGraph *g, MsrNode *x, MsrNode *c);
 MsrNode   *msr_g_relu              (MsrGraph *g, MsrNode *x);

@@ -72,6 +72,8 @@ struct _MsrModel {
   guint                d0;               /* width of x */
   gpointer             arch;             /* the backbone's own parameters */
   GDestroyNotify       arch_free;
+  gpointer             meta;             /* LLM4MSR's parameters (msr-llm4msr.c), or NULL */
+  char                *knowledge_json;   /* where its knowledge came from */
 };
 
 extern const MsrArchClass msr_arch_dnn;
@@ -117,5 +119,18 @@ MsrNode  *msr_arch_tower_head    (MsrModel *m, MsrGraph *g, guint s, MsrNode *h_
 /* Assembles per-scenario row blocks parts[s] (NULL for scenarios without
  * rows in the batch) into one B × cols node. */
 MsrNode  *msr_model_scatter_scenarios (MsrGraph *g, const MsrBatch *b, MsrNode **parts);
+
+/* LLM4MSR (msr-llm4msr.c): built after the backbone, when cfg.llm4msr. */
+gboolean  msr_llm4msr_build          (MsrModel *m, MsrRng *rng, GError **error);
+void      msr_llm4msr_free           (gpointer meta);
+/* h' = the user-level meta layer applied to h (h itself when that level is
+ * off). */
+MsrNode  *msr_llm4msr_user_layer     (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
+/* z_m, the scenario branch's logit (NULL when that level is off). */
+MsrNode  *msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
+double    msr_llm4msr_flops          (MsrModel *m);
+/* Fills the knowledge buffers from kn (after build). */
+gboolean  msr_llm4msr_set_knowledge  (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
+                                      GError **error);
 
 G_END_DECLS

@@ -100,6 +100,10 @@ msr_model_config_init (MsrModelConfig *cfg, MsrArch arch)
       break;
     }
   dims_set (&cfg->aux, 1, aux);
+  static const guint meta_scenario[] = { 32 };
+  cfg->meta_dq = 64;
+  cfg->meta_residual = TRUE;
+  dims_set (&cfg->meta_scenario, 1, meta_scenario);
 }
 
 gboolean
@@ -482,8 +486,15 @@ msr_model_forward (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrForward *out)
   MsrForward *f = out ? out : &local;
   g_return_val_if_fail (b->n > 0, NULL);
   MsrNode *h = m->klass->repr (m, g, b, f);
+  /* LLM4MSR: the user level at the bottom of the tower, the scenario
+   * branch beside it. */
+  if (m->meta)
+    h = msr_llm4msr_user_layer (m, g, b, h);
   f->h = h;
   f->logit = m->klass->head (m, g, b, f, h);
+  MsrNode *z_m = m->meta ? msr_llm4msr_scenario_branch (m, g, b, h) : NULL;
+  if (z_m)
+    f->logit = msr_g_add (g, f->logit, z_m);
   return f->logit;
 }
 
@@ -496,6 +507,8 @@ msr_model_free (MsrModel *m)
     return;
   if (m->arch_free)
     m->arch_free (m->arch);
+  msr_llm4msr_free (m->meta);
+  g_free (m->knowledge_json);
   for (guint f = 0; f < m->n_fields; f++)
     {
       g_free (m->fields[f].name);
@@ -592,6 +605,11 @@ check_config (const MsrModelConfig *cfg, guint n_scenarios, GError **error)
     bad = "the scenario is constant within each separate model, so it cannot be an embedded field";
   else if (n_scenarios == 0)
     bad = "the dataset has no scenarios";
+  else if (!cfg->llm4msr && (cfg->meta_no_user || cfg->meta_no_scenario || cfg->meta_shuffle_users ||
+                             cfg->meta_id_only || cfg->meta_user_on_scenario))
+    bad = "the LLM4MSR ablations need LLM4MSR";
+  else if (cfg->llm4msr && cfg->meta_id_only && cfg->meta_shuffle_users)
+    bad = "the ID-only and shuffled-vectors ablations exclude each other";
   if (bad)
     {
       g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "invalid %s model: %s",
@@ -632,6 +650,8 @@ model_new (const MsrModelConfig *cfg, guint n_fields, const MsrModelField *field
   build_common (m, &rng);
   if (!m->klass->build (m, &rng, error))
     return NULL;
+  if (cfg->llm4msr && !msr_llm4msr_build (m, &rng, error))
+    return NULL;
   return g_steal_pointer (&m);
 }
 
@@ -663,6 +683,53 @@ msr_model_new_for_dataset (const MsrModelConfig *cfg, const MsrDataset *ds, guin
         g_ptr_array_add (m->vocab[f], g_strdup (msr_dataset_get_field_value (ds, f, (gint32) c)));
     }
   return m;
+}
+
+MsrModel *
+msr_model_new_with_knowledge (const MsrModelConfig *cfg, const MsrDataset *ds, const MsrModelKnowledge *kn,
+                              guint64 seed, GError **error)
+{
+  g_return_val_if_fail (cfg != NULL && ds != NULL && kn != NULL, NULL);
+  MsrModelConfig c = *cfg;
+  c.llm4msr = TRUE;
+  c.knowledge_dim = kn->dim;
+  g_autoptr(MsrModel) m = msr_model_new_for_dataset (&c, ds, seed, error);
+  if (m == NULL || !msr_llm4msr_set_knowledge (m, ds, kn, seed, error))
+    return NULL;
+  return g_steal_pointer (&m);
+}
+
+const char *
+msr_model_get_knowledge_json (const MsrModel *m)
+{
+  return m->knowledge_json;
+}
+
+gboolean
+msr_model_check_knowledge (const MsrModel *m, const char *encoder, const char *user_fingerprint,
+                           const char *scenario_fingerprint, GError **error)
+{
+  if (!m->cfg.llm4msr || m->cfg.meta_id_only || m->knowledge_json == NULL)
+    return TRUE;
+  g_autoptr(JsonNode) node = json_from_string (m->knowledge_json, NULL);
+  JsonObject *o = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *want_enc = o ? json_object_get_string_member_with_default (o, "encoder", NULL) : NULL;
+  const char *want_u = o ? json_object_get_string_member_with_default (o, "user_fingerprint", NULL) : NULL;
+  const char *want_s = o ? json_object_get_string_member_with_default (o, "scenario_fingerprint", NULL) : NULL;
+  const char *what = NULL, *want = NULL, *have = NULL;
+  if (g_strcmp0 (want_enc, encoder) != 0)
+    what = "encoder", want = want_enc, have = encoder;
+  else if (!m->cfg.meta_no_user && want_u && g_strcmp0 (want_u, user_fingerprint) != 0)
+    what = "user vectors", want = want_u, have = user_fingerprint;
+  else if ((!m->cfg.meta_no_scenario || m->cfg.meta_user_on_scenario) && want_s &&
+           g_strcmp0 (want_s, scenario_fingerprint) != 0)
+    what = "scenario vectors", want = want_s, have = scenario_fingerprint;
+  if (what == NULL)
+    return TRUE;
+  g_set_error (error, MSR_ERROR, MSR_ERROR_MISMATCH, "the model was trained with other knowledge: its %s "
+               "were %s, the knowledge store now has %s (re-train the model, or restore the store it was "
+               "trained with)", what, want ? want : "none", have ? have : "none");
+  return FALSE;
 }
 
 /* ---- accessors -------------------------------------------------------------- */
@@ -708,7 +775,7 @@ msr_model_decode (const MsrModel *m, guint f, gint32 code)
 double
 msr_model_flops_per_sample (const MsrModel *m)
 {
-  return m->klass->flops ((MsrModel *) m);
+  return m->klass->flops ((MsrModel *) m) + msr_llm4msr_flops ((MsrModel *) m);
 }
 
 gboolean
@@ -791,6 +858,28 @@ config_to_json (const MsrModel *m, const char *training_json)
   MEMBER ("star_aux_full_input"); json_builder_add_boolean_value (b, c->star_aux_full_input);
   MEMBER ("gate_gamma"); json_builder_add_double_value (b, c->gate_gamma);
   MEMBER ("gate_hidden"); json_builder_add_int_value (b, c->gate_hidden);
+  if (c->llm4msr)
+    {
+      MEMBER ("llm4msr");
+      json_builder_begin_object (b);
+      MEMBER ("knowledge_dim"); json_builder_add_int_value (b, c->knowledge_dim);
+      MEMBER ("dq"); json_builder_add_int_value (b, c->meta_dq);
+      MEMBER ("rank"); json_builder_add_int_value (b, c->meta_rank);
+      json_dims (b, "scenario_layers", &c->meta_scenario);
+      MEMBER ("residual"); json_builder_add_boolean_value (b, c->meta_residual);
+      MEMBER ("user_meta_conditions_on_scenario"); json_builder_add_boolean_value (b, c->meta_user_on_scenario);
+      MEMBER ("no_user_level"); json_builder_add_boolean_value (b, c->meta_no_user);
+      MEMBER ("no_scenario_level"); json_builder_add_boolean_value (b, c->meta_no_scenario);
+      MEMBER ("shuffled_user_vectors"); json_builder_add_boolean_value (b, c->meta_shuffle_users);
+      MEMBER ("id_only"); json_builder_add_boolean_value (b, c->meta_id_only);
+      g_autoptr(JsonNode) kn = m->knowledge_json ? json_from_string (m->knowledge_json, NULL) : NULL;
+      if (kn)
+        {
+          MEMBER ("knowledge");
+          json_builder_add_value (b, g_steal_pointer (&kn));
+        }
+      json_builder_end_object (b);
+    }
   MEMBER ("fields");
   json_builder_begin_array (b);
   for (guint f = 0; f < m->n_fields; f++)
@@ -1028,6 +1117,32 @@ msr_model_load (const char *path, GError **error)
   cfg.star_aux_full_input = cfg_bool (&r, "star_aux_full_input");
   cfg.gate_gamma = cfg_double (&r, "gate_gamma");
   cfg.gate_hidden = (guint) cfg_int (&r, "gate_hidden", 1, 65536);
+  JsonNode *ln = json_object_get_member (o, "llm4msr");
+  g_autofree char *knowledge_json = NULL;
+  if (r.ok && ln != NULL)
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (ln))
+        cfg_fail (&r, "llm4msr", "not an object");
+      else
+        {
+          ConfigReader lr = { path, json_node_get_object (ln), error, TRUE };
+          cfg.llm4msr = TRUE;
+          cfg.knowledge_dim = (guint) cfg_int (&lr, "knowledge_dim", 1, 65536);
+          cfg.meta_dq = (guint) cfg_int (&lr, "dq", 1, 4096);
+          cfg.meta_rank = (guint) cfg_int (&lr, "rank", 0, 4096);
+          cfg_dims (&lr, "scenario_layers", &cfg.meta_scenario);
+          cfg.meta_residual = cfg_bool (&lr, "residual");
+          cfg.meta_user_on_scenario = cfg_bool (&lr, "user_meta_conditions_on_scenario");
+          cfg.meta_no_user = cfg_bool (&lr, "no_user_level");
+          cfg.meta_no_scenario = cfg_bool (&lr, "no_scenario_level");
+          cfg.meta_shuffle_users = cfg_bool (&lr, "shuffled_user_vectors");
+          cfg.meta_id_only = cfg_bool (&lr, "id_only");
+          JsonNode *kn = json_object_get_member (lr.o, "knowledge");
+          if (kn && JSON_NODE_HOLDS_OBJECT (kn))
+            knowledge_json = json_to_string (kn, FALSE);
+          r.ok = lr.ok;
+        }
+    }
 
   JsonNode *fn = json_object_get_member (o, "fields");
   JsonNode *sn = json_object_get_member (o, "scenarios");
@@ -1086,6 +1201,7 @@ msr_model_load (const char *path, GError **error)
   JsonNode *df = json_object_get_member (o, "dataset_fingerprint");
   if (df && json_node_get_value_type (df) == G_TYPE_STRING)
     m->dataset_fingerprint = g_strdup (json_node_get_string (df));
+  m->knowledge_json = g_steal_pointer (&knowledge_json);
   JsonNode *tn = json_object_get_member (o, "training");
   if (tn && JSON_NODE_HOLDS_OBJECT (tn))
     m->training_json = json_to_string (tn, FALSE);

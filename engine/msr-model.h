@@ -60,6 +60,20 @@ typedef struct {
   gboolean star_aux_full_input; /* STAR aux reads x (the reference code) instead of the scenario embedding (the paper) */
   double   gate_gamma;          /* PEPNet Gate NU scale, default 2 */
   guint    gate_hidden;         /* PEPNet Gate NU hidden width, default 64 */
+  /* LLM4MSR (method spec §4) on top of the backbone: a user-level meta
+   * layer at the bottom of the tower and a scenario-level branch beside it,
+   * generated from frozen knowledge vectors (docs/MODELS.md). */
+  gboolean llm4msr;
+  guint    meta_dq;             /* compression width d_q, default 64 */
+  guint    meta_rank;           /* user meta layer rank: 0 = full when H·H ≤ 4096, else 8 */
+  MsrDims  meta_scenario;       /* scenario branch hidden widths, default 32 (then 1) */
+  gboolean meta_residual;       /* h' = φ(h·W_u + b_u) + h, default on */
+  gboolean meta_user_on_scenario; /* G_u reads k_u ⊕ k_s (the flag user_meta_conditions_on_scenario) */
+  gboolean meta_no_user;        /* ablation: no user level */
+  gboolean meta_no_scenario;    /* ablation: no scenario level */
+  gboolean meta_shuffle_users;  /* ablation: user vectors permuted across users (seeded) */
+  gboolean meta_id_only;        /* ablation: learned vectors of the knowledge's width instead of it */
+  guint    knowledge_dim;       /* d_L: set from the knowledge when the model is made */
 } MsrModelConfig;
 
 void     msr_model_config_init      (MsrModelConfig *cfg, MsrArch arch);
@@ -82,6 +96,50 @@ MsrModel   *msr_model_new_for_dataset (const MsrModelConfig *cfg,
                                        guint64               seed,
                                        GError              **error);
 void        msr_model_free            (MsrModel *model);
+
+/* Knowledge vectors for LLM4MSR: the users' (keyed by the dataset's user
+ * values) and the scenarios' (keyed by scenario names), with where they
+ * came from. Every scenario needs a vector; a user without one gets a
+ * learned "unknown" vector. */
+typedef struct {
+  guint               dim;
+  guint               n_users;
+  const char * const *user_keys;
+  const float        *user_vectors;      /* n_users × dim */
+  guint               n_scenarios;
+  const char * const *scenario_keys;
+  const float        *scenario_vectors;  /* n_scenarios × dim */
+  const char         *encoder;
+  const char         *user_source, *scenario_source;
+  const char         *user_fingerprint, *scenario_fingerprint;
+} MsrModelKnowledge;
+
+/* A model with cfg->llm4msr on, its knowledge buffers filled from kn. */
+MsrModel   *msr_model_new_with_knowledge (const MsrModelConfig    *cfg,
+                                          const MsrDataset        *ds,
+                                          const MsrModelKnowledge *kn,
+                                          guint64                  seed,
+                                          GError                 **error);
+/* The knowledge an LLM4MSR model was made with, as a JSON object (encoder,
+ * sources, fingerprints, users with a vector), or NULL. */
+const char *msr_model_get_knowledge_json (const MsrModel *model);
+/* Whether kn matches the knowledge the model was trained with (same
+ * encoder and fingerprints); the error says which differs. TRUE for models
+ * without LLM4MSR. */
+gboolean    msr_model_check_knowledge  (const MsrModel *model, const char *encoder,
+                                        const char *user_fingerprint, const char *scenario_fingerprint,
+                                        GError **error);
+
+/* The generated meta layers (as nn.Linear weights, out × in, and biases):
+ * the user-level layer of a user (its value in the dataset; NULL or an
+ * unknown value = the "unknown" user), or layer `layer` of the scenario
+ * branch for a scenario. FALSE with an error when the model has no such
+ * level. */
+gboolean    msr_model_meta_user_layer  (MsrModel *model, const char *user, float **weight, guint *rows,
+                                        guint *cols, float **bias, GError **error);
+gboolean    msr_model_meta_scenario_layer (MsrModel *model, guint scenario, guint layer, float **weight,
+                                           guint *rows, guint *cols, float **bias, GError **error);
+guint       msr_model_meta_scenario_n_layers (const MsrModel *model);
 
 const MsrModelConfig *msr_model_get_config (const MsrModel *model);
 MsrParams  *msr_model_get_params      (MsrModel *model);

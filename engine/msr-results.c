@@ -1,6 +1,7 @@
 /* msr-results.c: the results store (docs/FORMATS.md §9). */
 #include "config.h"
 #include "msr-results.h"
+#include "msr-db.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -9,16 +10,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /* Oldest schema version this engine can migrate from. */
 #define OLDEST_SCHEMA_VERSION 1
 
 struct _MsrResults {
-  sqlite3        *db;
-  char           *path;
-  MsrResultsMode  mode;
-  char           *created_by;
+  MsrDb db;
 };
 
 /* Version 1. Tables are STRICT (SQLite >= 3.37) so a column only ever holds
@@ -137,173 +133,6 @@ static const char * const schema_tables[] = {
   "prediction_names", NULL
 };
 
-/* ---------------------------------------------------------------------- */
-/* Errors                                                                 */
-
-static int
-error_code_for (int rc)
-{
-  switch (rc & 0xff)
-    {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return MSR_ERROR_PARSE;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_TOOBIG:
-      return MSR_ERROR_INVALID;
-    default:
-      return MSR_ERROR_IO;
-    }
-}
-
-/* "<path>: <what>: <SQLite's message>" */
-G_GNUC_PRINTF (4, 5) static void
-set_db_error (MsrResults  *self,
-              GError     **error,
-              int          rc,
-              const char  *format,
-              ...)
-{
-  g_autofree char *what = NULL;
-  const char *msg = self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc);
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  if ((rc & 0xff) == SQLITE_READONLY)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_READ_ONLY, "%s: %s: %s", self->path, what,
-                 msg);
-  else
-    g_set_error (error, MSR_ERROR, error_code_for (rc), "%s: %s: %s", self->path, what, msg);
-}
-
-G_GNUC_PRINTF (4, 5) static void
-set_error (MsrResults  *self,
-           GError     **error,
-           int          code,
-           const char  *format,
-           ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, MSR_ERROR, code, "%s: %s", self->path, what);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Statements                                                             */
-
-static sqlite3_stmt *
-prepare (MsrResults  *self,
-         const char  *sql,
-         GError     **error)
-{
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (self, error, rc, "cannot read the database");
-      sqlite3_finalize (st);
-      return NULL;
-    }
-  return st;
-}
-
-/* Runs a statement that returns no rows. */
-static gboolean
-step_done (MsrResults   *self,
-           sqlite3_stmt *st,
-           const char   *what,
-           GError      **error)
-{
-  int rc = sqlite3_step (st);
-
-  if (rc == SQLITE_DONE)
-    return TRUE;
-  if (rc == SQLITE_ROW)
-    {
-      set_error (self, error, MSR_ERROR_IO, "%s: unexpected result row", what);
-      return FALSE;
-    }
-  set_db_error (self, error, rc, "%s", what);
-  return FALSE;
-}
-
-/* Steps to the next row: 1 = row, 0 = done, -1 = error. */
-static int
-step_row (MsrResults   *self,
-          sqlite3_stmt *st,
-          const char   *what,
-          GError      **error)
-{
-  int rc = sqlite3_step (st);
-
-  if (rc == SQLITE_ROW)
-    return 1;
-  if (rc == SQLITE_DONE)
-    return 0;
-  set_db_error (self, error, rc, "%s", what);
-  return -1;
-}
-
-/* Fixed SQL only: never with user data (which is always bound). */
-static gboolean
-exec (MsrResults  *self,
-      const char  *sql,
-      const char  *what,
-      GError     **error)
-{
-  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (self, error, rc, "%s", what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-bind_text (sqlite3_stmt *st,
-           int           i,
-           const char   *s)
-{
-  if (s == NULL)
-    sqlite3_bind_null (st, i);
-  else
-    sqlite3_bind_text (st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static void
-bind_real (sqlite3_stmt *st,
-           int           i,
-           double        v)
-{
-  if (isnan (v))
-    sqlite3_bind_null (st, i);
-  else
-    sqlite3_bind_double (st, i, v);
-}
-
-static void
-bind_blob (sqlite3_stmt *st,
-           int           i,
-           const void   *data,
-           gsize         len)
-{
-  /* A NULL pointer would bind SQL NULL, not an empty blob. */
-  if (len == 0)
-    sqlite3_bind_zeroblob (st, i, 0);
-  else
-    sqlite3_bind_blob64 (st, i, data, len, SQLITE_STATIC);
-}
-
 /* Counts are unsigned 64-bit in memory, signed 64-bit in SQLite. */
 static gboolean
 count_fits (guint64 v)
@@ -311,659 +140,33 @@ count_fits (guint64 v)
   return v <= (guint64) G_MAXINT64;
 }
 
-/* ---------------------------------------------------------------------- */
-/* Type-checked column reads: a hostile file may hold anything. The first
- * problem is kept in r->error and later reads do nothing.                */
-
-typedef struct {
-  MsrResults   *self;
-  sqlite3_stmt *st;
-  const char   *table;
-  gint64        run_id;
-  GError       *error;
-} Reader;
-
-static const char *
-type_name (int type)
-{
-  switch (type)
-    {
-    case SQLITE_INTEGER: return "an integer";
-    case SQLITE_FLOAT:   return "a real number";
-    case SQLITE_TEXT:    return "text";
-    case SQLITE_BLOB:    return "a blob";
-    default:             return "NULL";
-    }
-}
-
-static void
-reader_fail (Reader     *r,
-             int         col,
-             const char *problem)
-{
-  if (r->error != NULL)
-    return;
-  if (r->run_id > 0)
-    g_set_error (&r->error, MSR_ERROR, MSR_ERROR_PARSE,
-                 "%s: table '%s', run %" G_GINT64_FORMAT ": column '%s' %s", r->self->path,
-                 r->table, r->run_id, sqlite3_column_name (r->st, col), problem);
-  else
-    g_set_error (&r->error, MSR_ERROR, MSR_ERROR_PARSE, "%s: table '%s': column '%s' %s",
-                 r->self->path, r->table, sqlite3_column_name (r->st, col), problem);
-}
-
-static gboolean
-reader_type (Reader     *r,
-             int         col,
-             int         want,
-             gboolean    nullable,
-             const char *want_name)
-{
-  int type;
-
-  if (r->error != NULL)
-    return FALSE;
-  type = sqlite3_column_type (r->st, col);
-  if (type == want || (nullable && type == SQLITE_NULL))
-    return type == want;
-  {
-    g_autofree char *problem = g_strdup_printf ("holds %s, expected %s%s", type_name (type),
-                                                want_name, nullable ? " or NULL" : "");
-    reader_fail (r, col, problem);
-  }
-  return FALSE;
-}
-
-/* Text (invalid UTF-8 is repaired rather than refused: a note edited by
- * another tool should not hide the run). NULL stays NULL. */
-static char *
-read_text (Reader  *r,
-           int      col,
-           gboolean nullable)
-{
-  const char *s;
-
-  if (!reader_type (r, col, SQLITE_TEXT, nullable, "text"))
-    return NULL;
-  s = (const char *) sqlite3_column_text (r->st, col);
-  if (s == NULL)
-    return g_strdup ("");
-  return g_utf8_make_valid (s, -1);
-}
-
-static double
-read_real (Reader *r,
-           int     col)
-{
-  int type;
-
-  if (r->error != NULL)
-    return NAN;
-  type = sqlite3_column_type (r->st, col);
-  if (type == SQLITE_NULL)
-    return NAN;
-  if (type == SQLITE_FLOAT || type == SQLITE_INTEGER)
-    return sqlite3_column_double (r->st, col);
-  reader_type (r, col, SQLITE_FLOAT, TRUE, "a number");
-  return NAN;
-}
-
-static gint64
-read_int (Reader  *r,
-          int      col,
-          gboolean nullable,
-          gboolean *is_null)
-{
-  if (is_null)
-    *is_null = TRUE;
-  if (!reader_type (r, col, SQLITE_INTEGER, nullable, "an integer"))
-    return 0;
-  if (is_null)
-    *is_null = FALSE;
-  return sqlite3_column_int64 (r->st, col);
-}
-
-/* A non-negative integer no larger than max; NULL reads as 0 if nullable. */
-static guint64
-read_count (Reader  *r,
-            int      col,
-            gboolean nullable,
-            guint64  max)
-{
-  gint64 v = read_int (r, col, nullable, NULL);
-
-  if (r->error == NULL && (v < 0 || (guint64) v > max))
-    {
-      g_autofree char *problem = g_strdup_printf ("holds %" G_GINT64_FORMAT
-                                                  ", outside 0 to %" G_GUINT64_FORMAT,
-                                                  v, max);
-      reader_fail (r, col, problem);
-      return 0;
-    }
-  return (guint64) v;
-}
-
-static gboolean
-reader_finish (Reader  *r,
-               GError **error)
-{
-  if (r->error != NULL)
-    {
-      g_propagate_error (error, r->error);
-      r->error = NULL;
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Transactions                                                           */
-
-static gboolean
-require_writable (MsrResults  *self,
-                  GError     **error)
-{
-  if (self->mode == MSR_RESULTS_READ_WRITE)
-    return TRUE;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
-               "%s: cannot write: the results store was opened read-only", self->path);
-  return FALSE;
-}
-
-/* IMMEDIATE takes the write lock now, so a concurrent writer makes us wait
- * (busy timeout) here instead of failing halfway through. */
-static gboolean
-begin_write (MsrResults  *self,
-             GError     **error)
-{
-  if (!require_writable (self, error))
-    return FALSE;
-  return exec (self, "BEGIN IMMEDIATE", "cannot start a transaction", error);
-}
-
-static void
-rollback (MsrResults *self)
-{
-  if (!sqlite3_get_autocommit (self->db))
-    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static gboolean
-commit (MsrResults  *self,
-        GError     **error)
-{
-  if (exec (self, "COMMIT", "cannot commit the transaction", error))
-    return TRUE;
-  rollback (self);
-  return FALSE;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Opening                                                                */
 
-static gboolean
-pragma_int (MsrResults  *self,
-            const char  *sql,
-            gint64      *out,
-            GError     **error)
-{
-  g_autoptr(sqlite3_stmt) st = prepare (self, sql, error);
-  int rc;
-
-  if (st == NULL)
-    return FALSE;
-  rc = step_row (self, st, "cannot read the database header", error);
-  if (rc < 0)
-    return FALSE;
-  *out = rc > 0 ? sqlite3_column_int64 (st, 0) : 0;
-  return TRUE;
-}
-
-/* User tables (not SQLite's own), comma-separated, or NULL when none. */
-static gboolean
-list_tables (MsrResults  *self,
-             char       **tables,
-             GError     **error)
-{
-  g_autoptr(sqlite3_stmt) st = prepare (self,
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-    "ESCAPE '\\' ORDER BY name", error);
-  g_autoptr(GString) s = g_string_new (NULL);
-  int rc;
-
-  if (st == NULL)
-    return FALSE;
-  while ((rc = step_row (self, st, "cannot read the database schema", error)) > 0)
-    {
-      const char *name = (const char *) sqlite3_column_text (st, 0);
-      g_autofree char *valid = g_utf8_make_valid (name ? name : "", -1);
-
-      if (s->len)
-        g_string_append (s, ", ");
-      if (s->len > 200)
-        {
-          g_string_append (s, "...");
-          break;
-        }
-      g_string_append (s, valid);
-    }
-  if (rc < 0)
-    return FALSE;
-  *tables = s->len ? g_strdup (s->str) : NULL;
-  return TRUE;
-}
-
-static gboolean
-create_schema (MsrResults  *self,
-               GError     **error)
-{
-  g_autoptr(sqlite3_stmt) meta = NULL;
-  g_autofree char *now = NULL, *pragmas = NULL;
-  g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
-  const char *keys[3];
-  const char *values[3];
-
-  if (!exec (self, schema_sql, "cannot create the results tables", error))
-    return FALSE;
-  /* PRAGMA values cannot be bound; these are our own constants. */
-  pragmas = g_strdup_printf ("PRAGMA application_id = %d; PRAGMA user_version = %d",
-                             MSR_RESULTS_APPLICATION_ID, MSR_RESULTS_SCHEMA_VERSION);
-  if (!exec (self, pragmas, "cannot write the schema version", error))
-    return FALSE;
-  now = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-  keys[0] = "schema_version", values[0] = G_STRINGIFY (MSR_RESULTS_SCHEMA_VERSION);
-  keys[1] = "created_by", values[1] = "MSR Lens " MSR_VERSION;
-  keys[2] = "created_at", values[2] = now;
-  meta = prepare (self, "INSERT INTO meta (key, value) VALUES (?1, ?2)", error);
-  if (meta == NULL)
-    return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      sqlite3_reset (meta);
-      bind_text (meta, 1, keys[i]);
-      bind_text (meta, 2, values[i]);
-      if (!step_done (self, meta, "cannot write the meta table", error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* One upgrade step, from version `from` to from + 1, inside the open
- * transaction. Version 1 is the first: add a case per new version. */
-static gboolean
-migrate_step (MsrResults  *self,
-              gint64       from,
-              GError     **error)
-{
-  switch (from)
-    {
-    default:
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "no upgrade from results schema version %" G_GINT64_FORMAT, from);
-      return FALSE;
-    }
-}
-
-static gboolean
-migrate (MsrResults  *self,
-         GError     **error)
-{
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autofree char *sql = NULL;
-  gint64 version;
-
-  if (!begin_write (self, error))
-    return FALSE;
-  /* Another process may have upgraded it meanwhile. */
-  if (!pragma_int (self, "PRAGMA user_version", &version, error))
-    goto fail;
-  for (; version < MSR_RESULTS_SCHEMA_VERSION; version++)
-    if (!migrate_step (self, version, error))
-      goto fail;
-  if (!exec (self, "PRAGMA user_version = " G_STRINGIFY (MSR_RESULTS_SCHEMA_VERSION),
-             "cannot write the schema version", error))
-    goto fail;
-  st = prepare (self, "INSERT OR REPLACE INTO meta (key, value) VALUES "
-                      "('schema_version', ?1), ('migrated_by', ?2)", error);
-  if (st == NULL)
-    goto fail;
-  bind_text (st, 1, G_STRINGIFY (MSR_RESULTS_SCHEMA_VERSION));
-  bind_text (st, 2, "MSR Lens " MSR_VERSION);
-  if (!step_done (self, st, "cannot write the meta table", error))
-    goto fail;
-  return commit (self, error);
-
-fail:
-  rollback (self);
-  return FALSE;
-}
-
-typedef struct {
-  char *name, *type;
-  int   notnull, pk;
-} ColumnShape;
-
-static void
-column_shape_clear (ColumnShape *c)
-{
-  g_free (c->name);
-  g_free (c->type);
-}
-
-/* The columns of a table as SQLite reports them, or NULL on error (an
- * empty array when the table does not exist). */
-static GArray *
-table_shape (sqlite3     *db,
-             const char  *table,
-             int         *rc_out)
-{
-  g_autoptr(sqlite3_stmt) st = NULL;
-  GArray *cols = g_array_new (FALSE, TRUE, sizeof (ColumnShape));
-  int rc;
-
-  g_array_set_clear_func (cols, (GDestroyNotify) column_shape_clear);
-  rc = sqlite3_prepare_v2 (db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)",
-                           -1, &st, NULL);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_text (st, 1, table, -1, SQLITE_STATIC);
-      while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-        {
-          ColumnShape c;
-          const char *name = (const char *) sqlite3_column_text (st, 0);
-          const char *type = (const char *) sqlite3_column_text (st, 1);
-
-          c.name = g_utf8_make_valid (name ? name : "", -1);
-          c.type = g_utf8_make_valid (type ? type : "", -1);
-          c.notnull = sqlite3_column_int (st, 2);
-          c.pk = sqlite3_column_int (st, 3);
-          g_array_append_val (cols, c);
-        }
-      if (rc == SQLITE_DONE)
-        rc = SQLITE_OK;
-    }
-  *rc_out = rc;
-  if (rc != SQLITE_OK)
-    {
-      g_array_unref (cols);
-      return NULL;
-    }
-  return cols;
-}
-
-/* Compares every table's columns with the schema this engine creates (built
- * once in memory, so the expectation cannot drift from schema_sql). */
-static gboolean
-check_shape (MsrResults  *self,
-             GError     **error)
-{
-  sqlite3 *ref = NULL;
-  gboolean ok = FALSE;
-  int rc;
-
-  rc = sqlite3_open_v2 (":memory:", &ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL);
-  if (rc != SQLITE_OK || sqlite3_exec (ref, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-    {
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot build the reference schema: %s",
-                   self->path, ref ? sqlite3_errmsg (ref) : sqlite3_errstr (rc));
-      goto out;
-    }
-  for (guint t = 0; schema_tables[t] != NULL; t++)
-    {
-      const char *table = schema_tables[t];
-      g_autoptr(GArray) want = table_shape (ref, table, &rc);
-      g_autoptr(GArray) have = NULL;
-
-      g_assert (want != NULL && want->len > 0);
-      have = table_shape (self->db, table, &rc);
-      if (have == NULL)
-        {
-          set_db_error (self, error, rc, "cannot read the columns of table '%s'", table);
-          goto out;
-        }
-      if (have->len == 0)
-        {
-          set_error (self, error, MSR_ERROR_SCHEMA,
-                     "not a valid results store: table '%s' is missing", table);
-          goto out;
-        }
-      /* Matched by name: statements name their columns, so order is free. */
-      for (guint i = 0; i < want->len; i++)
-        {
-          const ColumnShape *w = &g_array_index (want, ColumnShape, i);
-          const ColumnShape *h = NULL;
-
-          for (guint j = 0; j < have->len && h == NULL; j++)
-            if (strcmp (g_array_index (have, ColumnShape, j).name, w->name) == 0)
-              h = &g_array_index (have, ColumnShape, j);
-          if (h == NULL)
-            set_error (self, error, MSR_ERROR_SCHEMA,
-                       "not a valid results store: table '%s' has no column '%s'",
-                       table, w->name);
-          else if (g_ascii_strcasecmp (w->type, h->type) != 0)
-            set_error (self, error, MSR_ERROR_SCHEMA,
-                       "not a valid results store: column '%s' of table '%s' has type "
-                       "'%s', expected %s", h->name, table, h->type, w->type);
-          else if (w->notnull != h->notnull)
-            set_error (self, error, MSR_ERROR_SCHEMA,
-                       "not a valid results store: column '%s' of table '%s' is %s, "
-                       "expected %s", h->name, table, h->notnull ? "NOT NULL" : "nullable",
-                       w->notnull ? "NOT NULL" : "nullable");
-          else if (w->pk != h->pk)
-            set_error (self, error, MSR_ERROR_SCHEMA,
-                       "not a valid results store: column '%s' of table '%s' is not part "
-                       "of the primary key as expected", h->name, table);
-          else
-            continue;
-          goto out;
-        }
-      if (have->len > want->len)
-        for (guint j = 0; j < have->len; j++)
-          {
-            const ColumnShape *h = &g_array_index (have, ColumnShape, j);
-            gboolean known = FALSE;
-
-            for (guint i = 0; i < want->len && !known; i++)
-              known = strcmp (g_array_index (want, ColumnShape, i).name, h->name) == 0;
-            if (!known)
-              {
-                set_error (self, error, MSR_ERROR_SCHEMA,
-                           "not a valid results store: table '%s' has an unexpected "
-                           "column '%s'", table, h->name);
-                goto out;
-              }
-          }
-    }
-  ok = TRUE;
-
-out:
-  sqlite3_close (ref);
-  return ok;
-}
-
-static gboolean
-read_meta (MsrResults  *self,
-           gint64       version,
-           GError     **error)
-{
-  g_autoptr(sqlite3_stmt) st = prepare (self, "SELECT key, value FROM meta", error);
-  g_autofree char *schema_version = NULL;
-  Reader r = { self, st, "meta", 0, NULL };
-  int rc;
-
-  if (st == NULL)
-    return FALSE;
-  while ((rc = step_row (self, st, "cannot read table 'meta'", error)) > 0)
-    {
-      g_autofree char *key = read_text (&r, 0, FALSE);
-      g_autofree char *value = read_text (&r, 1, FALSE);
-
-      if (r.error != NULL)
-        break;
-      if (strcmp (key, "schema_version") == 0)
-        {
-          g_free (schema_version);
-          schema_version = g_steal_pointer (&value);
-        }
-      else if (strcmp (key, "created_by") == 0)
-        {
-          g_free (self->created_by);
-          self->created_by = g_steal_pointer (&value);
-        }
-    }
-  if (rc < 0 || !reader_finish (&r, error))
-    return FALSE;
-  if (schema_version == NULL)
-    {
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "not a valid results store: table 'meta' has no schema_version");
-      return FALSE;
-    }
-  if (g_ascii_strtoll (schema_version, NULL, 10) != version)
-    {
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "not a valid results store: table 'meta' says schema version '%s' but the "
-                 "file's user_version is %" G_GINT64_FORMAT, schema_version, version);
-      return FALSE;
-    }
-  if (self->created_by == NULL)
-    self->created_by = g_strdup ("unknown");
-  return TRUE;
-}
-
-/* Identifies the file, creating or upgrading the schema when allowed. */
-static gboolean
-prepare_store (MsrResults  *self,
-               GError     **error)
-{
-  gint64 app_id, version, objects;
-  g_autofree char *tables = NULL;
-
-  /* The first statement reads the header: random bytes fail here. */
-  if (!pragma_int (self, "PRAGMA application_id", &app_id, error)
-      || !pragma_int (self, "PRAGMA user_version", &version, error)
-      || !pragma_int (self, "SELECT count(*) FROM sqlite_schema", &objects, error))
-    return FALSE;
-
-  if (app_id == 0 && version == 0 && objects == 0)
-    {
-      if (self->mode == MSR_RESULTS_READ_ONLY)
-        {
-          set_error (self, error, MSR_ERROR_SCHEMA,
-                     "not an MSR Lens results store (an empty database)");
-          return FALSE;
-        }
-      if (!begin_write (self, error))
-        return FALSE;
-      /* Another process may have created it between our reads and the lock. */
-      if (!pragma_int (self, "SELECT count(*) FROM sqlite_schema", &objects, error))
-        goto fail;
-      if (objects == 0 && !create_schema (self, error))
-        goto fail;
-      if (!commit (self, error))
-        return FALSE;
-      if (!pragma_int (self, "PRAGMA application_id", &app_id, error)
-          || !pragma_int (self, "PRAGMA user_version", &version, error))
-        return FALSE;
-    }
-
-  if (app_id != MSR_RESULTS_APPLICATION_ID)
-    {
-      if (!list_tables (self, &tables, error))
-        return FALSE;
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "not an MSR Lens results store (SQLite application id 0x%08" G_GINT64_MODIFIER
-                 "x, expected 0x%08x; tables: %s)", app_id, MSR_RESULTS_APPLICATION_ID,
-                 tables ? tables : "none");
-      return FALSE;
-    }
-  if (version > MSR_RESULTS_SCHEMA_VERSION)
-    {
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "written by a newer MSR Lens (results schema version %" G_GINT64_FORMAT
-                 "; this version, %s, reads versions %d to %d)", version, MSR_VERSION,
-                 OLDEST_SCHEMA_VERSION, MSR_RESULTS_SCHEMA_VERSION);
-      return FALSE;
-    }
-  if (version < OLDEST_SCHEMA_VERSION)
-    {
-      set_error (self, error, MSR_ERROR_SCHEMA,
-                 "unknown results schema version %" G_GINT64_FORMAT, version);
-      return FALSE;
-    }
-  if (version < MSR_RESULTS_SCHEMA_VERSION)
-    {
-      if (self->mode == MSR_RESULTS_READ_ONLY)
-        {
-          set_error (self, error, MSR_ERROR_SCHEMA,
-                     "results schema version %" G_GINT64_FORMAT " needs an upgrade to "
-                     "version %d: open it read-write once", version,
-                     MSR_RESULTS_SCHEMA_VERSION);
-          return FALSE;
-        }
-      if (!migrate (self, error))
-        return FALSE;
-      version = MSR_RESULTS_SCHEMA_VERSION;
-    }
-  return check_shape (self, error) && read_meta (self, version, error);
-
-fail:
-  rollback (self);
-  return FALSE;
-}
+static const MsrDbKind results_kind = {
+  .noun = "results store",
+  .short_noun = "results",
+  .missing = "no results yet (the file does not exist)",
+  .application_id = MSR_RESULTS_APPLICATION_ID,
+  .schema_version = MSR_RESULTS_SCHEMA_VERSION,
+  .oldest_version = OLDEST_SCHEMA_VERSION,
+  .schema_sql = schema_sql,
+  .tables = schema_tables,
+  .migrate_step = NULL,   /* version 1 is the first */
+};
 
 MsrResults *
 msr_results_open (const char      *path,
                   MsrResultsMode   mode,
                   GError         **error)
 {
-  g_autoptr(MsrResults) self = NULL;
-  g_autofree char *filename = NULL;
-  int flags, rc;
+  g_autoptr(MsrResults) self = g_new0 (MsrResults, 1);
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (mode == MSR_RESULTS_READ_ONLY || mode == MSR_RESULTS_READ_WRITE, NULL);
-
-  self = g_new0 (MsrResults, 1);
-  self->path = g_strdup (path);
-  self->mode = mode;
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      set_error (self, error, MSR_ERROR_IO, "is a folder, not a results store");
-      return NULL;
-    }
-  if (mode == MSR_RESULTS_READ_ONLY && !g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "%s: no results yet (the file does not exist)", path);
-      return NULL;
-    }
-
-  /* This SQLite build interprets names starting with "file:" as URIs. */
-  filename = g_str_has_prefix (path, "file:") ? g_strconcat ("./", path, NULL)
-                                              : g_strdup (path);
-  flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
-  flags |= mode == MSR_RESULTS_READ_ONLY ? SQLITE_OPEN_READONLY
-                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  rc = sqlite3_open_v2 (filename, &self->db, flags, NULL);
-  if (rc != SQLITE_OK)
-    {
-      set_db_error (self, error, rc, "cannot open the results store");
-      return NULL;
-    }
-  sqlite3_extended_result_codes (self->db, 1);
-  sqlite3_busy_timeout (self->db, MSR_RESULTS_BUSY_TIMEOUT_MS);
-  /* A hostile file's schema must not run code: no triggers (foreign-key
-   * actions still run), no functions from the schema, no writable schema. */
-  sqlite3_db_config (self->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *) NULL);
-  sqlite3_db_config (self->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *) NULL);
-  sqlite3_db_config (self->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *) NULL);
-  sqlite3_db_config (self->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *) NULL);
-  if (!exec (self, "PRAGMA foreign_keys = ON; PRAGMA cell_size_check = ON",
-             "cannot configure the connection", error))
-    return NULL;
-  if (!prepare_store (self, error))
+  if (!msr_db_open (&self->db, path, mode == MSR_RESULTS_READ_ONLY ? MSR_DB_READ_ONLY : MSR_DB_READ_WRITE,
+                    &results_kind, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -973,10 +176,7 @@ msr_results_close (MsrResults *self)
 {
   if (self == NULL)
     return;
-  if (self->db)
-    sqlite3_close_v2 (self->db);
-  g_free (self->path);
-  g_free (self->created_by);
+  msr_db_close (&self->db);
   g_free (self);
 }
 
@@ -984,47 +184,22 @@ const char *
 msr_results_get_path (const MsrResults *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
-  return self->path;
+  return self->db.path;
 }
 
 const char *
 msr_results_get_created_by (const MsrResults *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
-  return self->created_by;
+  return self->db.created_by;
 }
 
 gboolean
 msr_results_check (MsrResults  *self,
                    GError     **error)
 {
-  g_autoptr(sqlite3_stmt) st = NULL;
-  g_autoptr(GString) problems = g_string_new (NULL);
-  guint n = 0;
-  int rc;
-
   g_return_val_if_fail (self != NULL, FALSE);
-  st = prepare (self, "PRAGMA quick_check(10)", error);
-  if (st == NULL)
-    return FALSE;
-  while ((rc = step_row (self, st, "the integrity check failed", error)) > 0)
-    {
-      const char *line = (const char *) sqlite3_column_text (st, 0);
-
-      if (line == NULL || strcmp (line, "ok") == 0)
-        continue;
-      if (n++)
-        g_string_append (problems, "; ");
-      g_string_append (problems, line);
-    }
-  if (rc < 0)
-    return FALSE;
-  if (n > 0)
-    {
-      set_error (self, error, MSR_ERROR_PARSE, "the file is damaged: %s", problems->str);
-      return FALSE;
-    }
-  return TRUE;
+  return msr_db_check (&self->db, error);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1050,18 +225,6 @@ msr_results_run_info_free (MsrRunInfo *info)
 }
 
 /* Fixed width, so text order is time order. */
-static char *
-format_time (GDateTime *dt)
-{
-  g_autoptr(GDateTime) utc = g_date_time_to_utc (dt);
-
-  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", g_date_time_get_year (utc),
-                          g_date_time_get_month (utc), g_date_time_get_day_of_month (utc),
-                          g_date_time_get_hour (utc), g_date_time_get_minute (utc),
-                          g_date_time_get_second (utc),
-                          g_date_time_get_microsecond (utc) / 1000);
-}
-
 static gboolean
 check_utf8 (MsrResults  *self,
             const char  *field,
@@ -1070,7 +233,7 @@ check_utf8 (MsrResults  *self,
 {
   if (value == NULL || g_utf8_validate (value, -1, NULL))
     return TRUE;
-  set_error (self, error, MSR_ERROR_INVALID, "%s is not valid UTF-8", field);
+  msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%s is not valid UTF-8", field);
   return FALSE;
 }
 
@@ -1099,7 +262,7 @@ check_sha256 (MsrResults  *self,
     }
   if (!check_utf8 (self, field, value, error))
     return FALSE;
-  set_error (self, error, MSR_ERROR_INVALID, "%s '%s' is not a SHA-256 (64 hex digits)",
+  msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%s '%s' is not a SHA-256 (64 hex digits)",
              field, value);
   return FALSE;
 }
@@ -1109,15 +272,15 @@ run_exists (MsrResults  *self,
             gint64       run_id,
             GError     **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare (self, "SELECT 1 FROM runs WHERE id = ?1", error);
+  g_autoptr(sqlite3_stmt) st = msr_db_prepare (&self->db, "SELECT 1 FROM runs WHERE id = ?1", error);
   int rc;
 
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, run_id);
-  rc = step_row (self, st, "cannot read table 'runs'", error);
+  rc = msr_db_step_row (&self->db, st, "cannot read table 'runs'", error);
   if (rc == 0)
-    set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
+    msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
                run_id);
   return rc > 0;
 }
@@ -1149,23 +312,23 @@ insert_metrics_row (MsrResults             *self,
 
   if (!count_fits (m->n) || !count_fits (m->gauc_users) || !count_fits (m->gauc_rows))
     {
-      set_error (self, error, MSR_ERROR_INVALID, "metrics of '%s': counts are too large",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "metrics of '%s': counts are too large",
                  label);
       return FALSE;
     }
   sqlite3_reset (st);
   sqlite3_clear_bindings (st);
   sqlite3_bind_int64 (st, 1, run_id);
-  bind_text (st, 2, scope_names[scope]);
-  bind_text (st, 3, scenario);
+  msr_db_bind_text (st, 2, scope_names[scope]);
+  msr_db_bind_text (st, 3, scenario);
   if (scenario != NULL)
     sqlite3_bind_int (st, 4, scenario_index);
   sqlite3_bind_int64 (st, 5, (gint64) m->n);
   sqlite3_bind_int64 (st, 6, (gint64) m->positives);
-  bind_real (st, 7, m->auc_defined ? m->auc : NAN);
-  bind_real (st, 8, m->logloss_defined ? m->logloss : NAN);
-  bind_real (st, 9, m->gauc_defined ? m->gauc : NAN);
-  bind_real (st, 10, m->gauc_defined ? m->gauc_click : NAN);
+  msr_db_bind_real (st, 7, m->auc_defined ? m->auc : NAN);
+  msr_db_bind_real (st, 8, m->logloss_defined ? m->logloss : NAN);
+  msr_db_bind_real (st, 9, m->gauc_defined ? m->gauc : NAN);
+  msr_db_bind_real (st, 10, m->gauc_defined ? m->gauc_click : NAN);
   sqlite3_bind_int64 (st, 11, (gint64) m->gauc_users_kept);
   sqlite3_bind_int64 (st, 12, (gint64) m->gauc_users);
   sqlite3_bind_int64 (st, 13, (gint64) m->gauc_rows_kept);
@@ -1182,24 +345,24 @@ insert_metrics_row (MsrResults             *self,
       sqlite3_bind_int64 (st, 19, ci->replicates);
       /* The seed's 64 bits, read as a signed integer. */
       sqlite3_bind_int64 (st, 20, (gint64) ci->seed);
-      bind_real (st, 21, ci_row->ci_auc_a.lo);
-      bind_real (st, 22, ci_row->ci_auc_a.hi);
+      msr_db_bind_real (st, 21, ci_row->ci_auc_a.lo);
+      msr_db_bind_real (st, 22, ci_row->ci_auc_a.hi);
       sqlite3_bind_int64 (st, 23, ci_row->ci_auc_a.n_defined);
       if (ci_row->has_gauc)
         {
-          bind_real (st, 24, ci_row->ci_gauc_a.lo);
-          bind_real (st, 25, ci_row->ci_gauc_a.hi);
+          msr_db_bind_real (st, 24, ci_row->ci_gauc_a.lo);
+          msr_db_bind_real (st, 25, ci_row->ci_gauc_a.hi);
           sqlite3_bind_int64 (st, 26, ci_row->ci_gauc_a.n_defined);
         }
     }
-  if (!step_done (self, st, "cannot store the metrics", error))
+  if (!msr_db_step_done (&self->db, st, "cannot store the metrics", error))
     {
       GError *e = error ? *error : NULL;
 
-      if (e != NULL && sqlite3_extended_errcode (self->db) == SQLITE_CONSTRAINT_UNIQUE)
+      if (e != NULL && sqlite3_extended_errcode (self->db.sqlite) == SQLITE_CONSTRAINT_UNIQUE)
         {
           g_clear_error (error);
-          set_error (self, error, MSR_ERROR_INVALID,
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                      "the metrics name scenario '%s' more than once", label);
         }
       return FALSE;
@@ -1236,7 +399,7 @@ match_interval (MsrResults              *self,
                    "%s: the intervals were computed on other rows than the metrics (%s: %"
                    G_GUINT64_FORMAT " rows, %" G_GUINT64_FORMAT " positives in the intervals; %"
                    G_GUINT64_FORMAT " rows, %" G_GUINT64_FORMAT " positives in the metrics)",
-                   self->path, scenario ? scenario : "overall", r->n, r->positives, m->n,
+                   self->db.path, scenario ? scenario : "overall", r->n, r->positives, m->n,
                    m->positives);
       return FALSE;
     }
@@ -1251,7 +414,7 @@ insert_metrics (MsrResults          *self,
                 const MsrComparison *ci,
                 GError             **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare (self,
+  g_autoptr(sqlite3_stmt) st = msr_db_prepare (&self->db,
     "INSERT INTO run_metrics (run_id, " METRICS_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
     "?25, ?26)", error);
@@ -1287,7 +450,7 @@ insert_metrics (MsrResults          *self,
         {
           g_set_error (error, MSR_ERROR, MSR_ERROR_MISMATCH,
                        "%s: the intervals have a scenario '%s' that the metrics do not have",
-                       self->path, r->name ? r->name : "(unnamed)");
+                       self->db.path, r->name ? r->name : "(unnamed)");
           return FALSE;
         }
     }
@@ -1302,19 +465,19 @@ check_metrics_args (MsrResults          *self,
 {
   if (ci != NULL && res == NULL)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "intervals need metrics to belong to");
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "intervals need metrics to belong to");
       return FALSE;
     }
   if (ci != NULL && ci->paired)
     {
-      set_error (self, error, MSR_ERROR_INVALID,
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                  "the intervals compare two models: a run stores single-model intervals "
                  "(b = NULL)");
       return FALSE;
     }
   if (ci != NULL && ci->replicates > 0 && !(ci->level > 0 && ci->level < 1))
     {
-      set_error (self, error, MSR_ERROR_INVALID, "interval level %g is not in (0, 1)",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "interval level %g is not in (0, 1)",
                  ci->level);
       return FALSE;
     }
@@ -1322,7 +485,7 @@ check_metrics_args (MsrResults          *self,
     return TRUE;
   if (res->n_scenarios > G_MAXINT)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "too many scenarios");
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "too many scenarios");
       return FALSE;
     }
   for (guint s = 0; s < res->n_scenarios; s++)
@@ -1331,7 +494,7 @@ check_metrics_args (MsrResults          *self,
 
       if (name == NULL)
         {
-          set_error (self, error, MSR_ERROR_INVALID, "scenario %u of the metrics has no name",
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "scenario %u of the metrics has no name",
                      s);
           return FALSE;
         }
@@ -1379,7 +542,7 @@ msr_results_add_run (MsrResults          *self,
   g_return_val_if_fail (self != NULL, 0);
   g_return_val_if_fail (info != NULL, 0);
 
-  if (!require_writable (self, error))
+  if (!msr_db_require_writable (&self->db, error))
     return 0;
   values[0] = info->name, values[1] = info->kind, values[2] = info->model_path;
   values[3] = info->architecture, values[4] = info->config_json, values[5] = info->split;
@@ -1389,7 +552,7 @@ msr_results_add_run (MsrResults          *self,
       return 0;
   if (info->kind == NULL || info->kind[0] == '\0')
     {
-      set_error (self, error, MSR_ERROR_INVALID, "a run needs a kind (\"eval\", \"train\", ...)");
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "a run needs a kind (\"eval\", \"train\", ...)");
       return 0;
     }
   if (!check_sha256 (self, "model_sha256", info->model_sha256, &model_sha, error)
@@ -1404,14 +567,14 @@ msr_results_add_run (MsrResults          *self,
 
       if (!json_parser_load_from_data (parser, info->config_json, -1, &local))
         {
-          set_error (self, error, MSR_ERROR_INVALID, "config_json is not JSON: %s",
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "config_json is not JSON: %s",
                      local->message);
           return 0;
         }
       root = json_parser_get_root (parser);
       if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
         {
-          set_error (self, error, MSR_ERROR_INVALID, "config_json is not a JSON object");
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "config_json is not a JSON object");
           return 0;
         }
     }
@@ -1422,14 +585,14 @@ msr_results_add_run (MsrResults          *self,
       when = g_date_time_new_from_iso8601 (info->created_at, utc);
       if (when == NULL)
         {
-          set_error (self, error, MSR_ERROR_INVALID,
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                      "created_at '%s' is not an ISO 8601 date and time", info->created_at);
           return 0;
         }
     }
   else
     when = g_date_time_new_now_utc ();
-  created_at = format_time (when);
+  created_at = msr_db_format_time (when);
   if (info->name != NULL && info->name[0] != '\0')
     name = g_strdup (info->name);
   else
@@ -1440,53 +603,53 @@ msr_results_add_run (MsrResults          *self,
     }
   if (info->threads > G_MAXINT32)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "%u threads is not a thread count",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%u threads is not a thread count",
                  info->threads);
       return 0;
     }
   if (!check_metrics_args (self, metrics, intervals, error))
     return 0;
 
-  if (!begin_write (self, error))
+  if (!msr_db_begin_write (&self->db, error))
     return 0;
-  st = prepare (self,
+  st = msr_db_prepare (&self->db,
     "INSERT INTO runs (created_at, name, kind, model_path, model_sha256, architecture, "
     "config_json, dataset_fingerprint, split, seed, threads, engine_version, notes, "
     "has_users, logloss_epsilon) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
     "?13, ?14, ?15)", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, created_at);
-  bind_text (st, 2, name);
-  bind_text (st, 3, info->kind);
-  bind_text (st, 4, info->model_path);
-  bind_text (st, 5, model_sha);
-  bind_text (st, 6, info->architecture);
-  bind_text (st, 7, info->config_json);
-  bind_text (st, 8, fingerprint);
-  bind_text (st, 9, info->split);
+  msr_db_bind_text (st, 1, created_at);
+  msr_db_bind_text (st, 2, name);
+  msr_db_bind_text (st, 3, info->kind);
+  msr_db_bind_text (st, 4, info->model_path);
+  msr_db_bind_text (st, 5, model_sha);
+  msr_db_bind_text (st, 6, info->architecture);
+  msr_db_bind_text (st, 7, info->config_json);
+  msr_db_bind_text (st, 8, fingerprint);
+  msr_db_bind_text (st, 9, info->split);
   if (info->has_seed)
     sqlite3_bind_int64 (st, 10, (gint64) info->seed);
   if (info->threads > 0)
     sqlite3_bind_int64 (st, 11, info->threads);
-  bind_text (st, 12, info->engine_version ? info->engine_version : MSR_VERSION);
-  bind_text (st, 13, info->notes);
+  msr_db_bind_text (st, 12, info->engine_version ? info->engine_version : MSR_VERSION);
+  msr_db_bind_text (st, 13, info->notes);
   if (metrics != NULL)
     {
       sqlite3_bind_int (st, 14, metrics->has_users ? 1 : 0);
       sqlite3_bind_double (st, 15, metrics->logloss_epsilon);
     }
-  if (!step_done (self, st, "cannot store the run", error))
+  if (!msr_db_step_done (&self->db, st, "cannot store the run", error))
     goto fail;
-  id = sqlite3_last_insert_rowid (self->db);
+  id = sqlite3_last_insert_rowid (self->db.sqlite);
   if (metrics != NULL && !insert_metrics (self, id, metrics, intervals, error))
     goto fail;
-  if (!commit (self, error))
+  if (!msr_db_commit (&self->db, error))
     return 0;
   return id;
 
 fail:
-  rollback (self);
+  msr_db_rollback (&self->db);
   return 0;
 }
 
@@ -1503,29 +666,29 @@ read_run (MsrResults   *self,
           GError      **error)
 {
   g_autoptr(MsrRunInfo) info = g_new0 (MsrRunInfo, 1);
-  Reader r = { self, st, "runs", 0, NULL };
+  MsrDbReader r = { &self->db, st, "runs", 0, NULL };
   gboolean null;
 
-  info->id = read_int (&r, 0, FALSE, NULL);
-  r.run_id = info->id;
-  info->created_at = read_text (&r, 1, FALSE);
-  info->name = read_text (&r, 2, FALSE);
-  info->kind = read_text (&r, 3, FALSE);
-  info->model_path = read_text (&r, 4, TRUE);
-  info->model_sha256 = read_text (&r, 5, TRUE);
-  info->architecture = read_text (&r, 6, TRUE);
-  info->config_json = read_text (&r, 7, TRUE);
-  info->dataset_fingerprint = read_text (&r, 8, TRUE);
-  info->split = read_text (&r, 9, TRUE);
-  info->seed = (guint64) read_int (&r, 10, TRUE, &null);
+  info->id = msr_db_read_int (&r, 0, FALSE, NULL);
+  r.id = info->id;
+  info->created_at = msr_db_read_text (&r, 1, FALSE);
+  info->name = msr_db_read_text (&r, 2, FALSE);
+  info->kind = msr_db_read_text (&r, 3, FALSE);
+  info->model_path = msr_db_read_text (&r, 4, TRUE);
+  info->model_sha256 = msr_db_read_text (&r, 5, TRUE);
+  info->architecture = msr_db_read_text (&r, 6, TRUE);
+  info->config_json = msr_db_read_text (&r, 7, TRUE);
+  info->dataset_fingerprint = msr_db_read_text (&r, 8, TRUE);
+  info->split = msr_db_read_text (&r, 9, TRUE);
+  info->seed = (guint64) msr_db_read_int (&r, 10, TRUE, &null);
   info->has_seed = !null;
-  info->threads = (guint) read_count (&r, 11, TRUE, G_MAXINT32);
-  info->engine_version = read_text (&r, 12, FALSE);
-  info->notes = read_text (&r, 13, TRUE);
+  info->threads = (guint) msr_db_read_count (&r, 11, TRUE, G_MAXINT32);
+  info->engine_version = msr_db_read_text (&r, 12, FALSE);
+  info->notes = msr_db_read_text (&r, 13, TRUE);
   info->has_metrics = sqlite3_column_int (st, 14) != 0;
   info->has_predictions = sqlite3_column_int (st, 15) != 0;
-  info->n_epochs = (guint) read_count (&r, 16, FALSE, G_MAXUINT);
-  if (!reader_finish (&r, error))
+  info->n_epochs = (guint) msr_db_read_count (&r, 16, FALSE, G_MAXUINT);
+  if (!msr_db_reader_finish (&r, error))
     return NULL;
   return g_steal_pointer (&info);
 }
@@ -1539,13 +702,13 @@ msr_results_get_run (MsrResults  *self,
   int rc;
 
   g_return_val_if_fail (self != NULL, NULL);
-  st = prepare (self, RUN_SELECT "WHERE r.id = ?1", error);
+  st = msr_db_prepare (&self->db, RUN_SELECT "WHERE r.id = ?1", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, run_id);
-  rc = step_row (self, st, "cannot read table 'runs'", error);
+  rc = msr_db_step_row (&self->db, st, "cannot read table 'runs'", error);
   if (rc == 0)
-    set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
+    msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
                run_id);
   if (rc <= 0)
     return NULL;
@@ -1562,10 +725,10 @@ msr_results_list_runs (MsrResults  *self,
   int rc;
 
   g_return_val_if_fail (self != NULL, NULL);
-  st = prepare (self, RUN_SELECT "ORDER BY r.created_at DESC, r.id DESC", error);
+  st = msr_db_prepare (&self->db, RUN_SELECT "ORDER BY r.created_at DESC, r.id DESC", error);
   if (st == NULL)
     return NULL;
-  while ((rc = step_row (self, st, "cannot read table 'runs'", error)) > 0)
+  while ((rc = msr_db_step_row (&self->db, st, "cannot read table 'runs'", error)) > 0)
     {
       MsrRunInfo *info = read_run (self, st, error);
 
@@ -1586,24 +749,24 @@ msr_results_delete_run (MsrResults  *self,
   g_autoptr(sqlite3_stmt) st = NULL;
 
   g_return_val_if_fail (self != NULL, FALSE);
-  if (!begin_write (self, error))
+  if (!msr_db_begin_write (&self->db, error))
     return FALSE;
-  st = prepare (self, "DELETE FROM runs WHERE id = ?1", error);
+  st = msr_db_prepare (&self->db, "DELETE FROM runs WHERE id = ?1", error);
   if (st == NULL)
     goto fail;
   sqlite3_bind_int64 (st, 1, run_id);
-  if (!step_done (self, st, "cannot delete the run", error))
+  if (!msr_db_step_done (&self->db, st, "cannot delete the run", error))
     goto fail;
-  if (sqlite3_changes (self->db) == 0)
+  if (sqlite3_changes (self->db.sqlite) == 0)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
                  run_id);
       goto fail;
     }
-  return commit (self, error);
+  return msr_db_commit (&self->db, error);
 
 fail:
-  rollback (self);
+  msr_db_rollback (&self->db);
   return FALSE;
 }
 
@@ -1616,34 +779,34 @@ msr_results_rename_run (MsrResults  *self,
   g_autoptr(sqlite3_stmt) st = NULL;
 
   g_return_val_if_fail (self != NULL, FALSE);
-  if (!require_writable (self, error))
+  if (!msr_db_require_writable (&self->db, error))
     return FALSE;
   if (name == NULL || name[0] == '\0')
     {
-      set_error (self, error, MSR_ERROR_INVALID, "a run's name cannot be empty");
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "a run's name cannot be empty");
       return FALSE;
     }
   if (!check_utf8 (self, "the run's name", name, error))
     return FALSE;
-  if (!begin_write (self, error))
+  if (!msr_db_begin_write (&self->db, error))
     return FALSE;
-  st = prepare (self, "UPDATE runs SET name = ?2 WHERE id = ?1", error);
+  st = msr_db_prepare (&self->db, "UPDATE runs SET name = ?2 WHERE id = ?1", error);
   if (st == NULL)
     goto fail;
   sqlite3_bind_int64 (st, 1, run_id);
-  bind_text (st, 2, name);
-  if (!step_done (self, st, "cannot rename the run", error))
+  msr_db_bind_text (st, 2, name);
+  if (!msr_db_step_done (&self->db, st, "cannot rename the run", error))
     goto fail;
-  if (sqlite3_changes (self->db) == 0)
+  if (sqlite3_changes (self->db.sqlite) == 0)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
                  run_id);
       goto fail;
     }
-  return commit (self, error);
+  return msr_db_commit (&self->db, error);
 
 fail:
-  rollback (self);
+  msr_db_rollback (&self->db);
   return FALSE;
 }
 
@@ -1681,11 +844,11 @@ msr_results_metrics_find (const MsrResultsMetrics *metrics,
 }
 
 static gboolean
-read_metrics_row (Reader                 *r,
+read_metrics_row (MsrDbReader                 *r,
                   MsrResultsScopeMetrics *out)
 {
   MsrMetrics *m = &out->metrics;
-  g_autofree char *scope = read_text (r, 0, FALSE);
+  g_autofree char *scope = msr_db_read_text (r, 0, FALSE);
   gboolean null;
   guint i;
 
@@ -1694,37 +857,37 @@ read_metrics_row (Reader                 *r,
     if (strcmp (scope, scope_names[i]) == 0)
       break;
   if (scope != NULL && i == G_N_ELEMENTS (scope_names))
-    reader_fail (r, 0, "holds an unknown scope");
+    msr_db_reader_fail (r, 0, "holds an unknown scope");
   out->scope = (MsrResultsScope) i;
-  out->scenario = read_text (r, 1, TRUE);
+  out->scenario = msr_db_read_text (r, 1, TRUE);
   if (r->error == NULL && (out->scope == MSR_RESULTS_SCOPE_SCENARIO) != (out->scenario != NULL))
-    reader_fail (r, 1, "does not match the scope");
-  m->n = read_count (r, 3, FALSE, G_MAXINT64);
-  m->positives = read_count (r, 4, FALSE, m->n);
-  m->auc = read_real (r, 5);
+    msr_db_reader_fail (r, 1, "does not match the scope");
+  m->n = msr_db_read_count (r, 3, FALSE, G_MAXINT64);
+  m->positives = msr_db_read_count (r, 4, FALSE, m->n);
+  m->auc = msr_db_read_real (r, 5);
   m->auc_defined = !isnan (m->auc);
-  m->logloss = read_real (r, 6);
+  m->logloss = msr_db_read_real (r, 6);
   m->logloss_defined = !isnan (m->logloss);
-  m->gauc = read_real (r, 7);
+  m->gauc = msr_db_read_real (r, 7);
   m->gauc_defined = !isnan (m->gauc);
-  m->gauc_click = read_real (r, 8);
-  m->gauc_users_kept = read_count (r, 9, FALSE, G_MAXINT64);
-  m->gauc_users = read_count (r, 10, FALSE, G_MAXINT64);
-  m->gauc_rows_kept = read_count (r, 11, FALSE, G_MAXINT64);
-  m->gauc_rows = read_count (r, 12, FALSE, G_MAXINT64);
-  m->auc_scenarios = (guint) read_count (r, 13, TRUE, G_MAXUINT);
-  m->logloss_scenarios = (guint) read_count (r, 14, TRUE, G_MAXUINT);
-  m->gauc_scenarios = (guint) read_count (r, 15, TRUE, G_MAXUINT);
-  out->ci_level = read_real (r, 16);
+  m->gauc_click = msr_db_read_real (r, 8);
+  m->gauc_users_kept = msr_db_read_count (r, 9, FALSE, G_MAXINT64);
+  m->gauc_users = msr_db_read_count (r, 10, FALSE, G_MAXINT64);
+  m->gauc_rows_kept = msr_db_read_count (r, 11, FALSE, G_MAXINT64);
+  m->gauc_rows = msr_db_read_count (r, 12, FALSE, G_MAXINT64);
+  m->auc_scenarios = (guint) msr_db_read_count (r, 13, TRUE, G_MAXUINT);
+  m->logloss_scenarios = (guint) msr_db_read_count (r, 14, TRUE, G_MAXUINT);
+  m->gauc_scenarios = (guint) msr_db_read_count (r, 15, TRUE, G_MAXUINT);
+  out->ci_level = msr_db_read_real (r, 16);
   out->has_ci = !isnan (out->ci_level);
-  out->ci_replicates = (guint) read_count (r, 17, TRUE, G_MAXUINT);
-  out->ci_seed = (guint64) read_int (r, 18, TRUE, &null);
-  out->ci_auc.lo = read_real (r, 19);
-  out->ci_auc.hi = read_real (r, 20);
-  out->ci_auc.n_defined = (guint) read_count (r, 21, TRUE, G_MAXUINT);
-  out->ci_gauc.lo = read_real (r, 22);
-  out->ci_gauc.hi = read_real (r, 23);
-  out->ci_gauc.n_defined = (guint) read_count (r, 24, TRUE, G_MAXUINT);
+  out->ci_replicates = (guint) msr_db_read_count (r, 17, TRUE, G_MAXUINT);
+  out->ci_seed = (guint64) msr_db_read_int (r, 18, TRUE, &null);
+  out->ci_auc.lo = msr_db_read_real (r, 19);
+  out->ci_auc.hi = msr_db_read_real (r, 20);
+  out->ci_auc.n_defined = (guint) msr_db_read_count (r, 21, TRUE, G_MAXUINT);
+  out->ci_gauc.lo = msr_db_read_real (r, 22);
+  out->ci_gauc.hi = msr_db_read_real (r, 23);
+  out->ci_gauc.n_defined = (guint) msr_db_read_count (r, 24, TRUE, G_MAXUINT);
   return r->error == NULL;
 }
 
@@ -1736,46 +899,46 @@ msr_results_get_metrics (MsrResults  *self,
   g_autoptr(sqlite3_stmt) head = NULL, st = NULL;
   g_autoptr(MsrResultsMetrics) out = NULL;
   g_autoptr(GArray) rows = NULL;
-  Reader r = { self, NULL, "runs", run_id, NULL };
+  MsrDbReader r = { &self->db, NULL, "runs", run_id, NULL };
   guint counts[G_N_ELEMENTS (scope_names)] = { 0 };
   gboolean null;
   int rc;
 
   g_return_val_if_fail (self != NULL, NULL);
-  head = prepare (self, "SELECT has_users, logloss_epsilon FROM runs WHERE id = ?1", error);
+  head = msr_db_prepare (&self->db, "SELECT has_users, logloss_epsilon FROM runs WHERE id = ?1", error);
   if (head == NULL)
     return NULL;
   sqlite3_bind_int64 (head, 1, run_id);
-  rc = step_row (self, head, "cannot read table 'runs'", error);
+  rc = msr_db_step_row (&self->db, head, "cannot read table 'runs'", error);
   if (rc == 0)
-    set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
+    msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " does not exist",
                run_id);
   if (rc <= 0)
     return NULL;
   out = g_new0 (MsrResultsMetrics, 1);
   out->run_id = run_id;
   r.st = head;
-  out->has_users = read_count (&r, 0, TRUE, 1) != 0;
+  out->has_users = msr_db_read_count (&r, 0, TRUE, 1) != 0;
   null = sqlite3_column_type (head, 0) == SQLITE_NULL;
-  out->logloss_epsilon = read_real (&r, 1);
-  if (!reader_finish (&r, error))
+  out->logloss_epsilon = msr_db_read_real (&r, 1);
+  if (!msr_db_reader_finish (&r, error))
     return NULL;
   if (null)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " has no metrics",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "run %" G_GINT64_FORMAT " has no metrics",
                  run_id);
       return NULL;
     }
 
-  st = prepare (self, "SELECT " METRICS_COLUMNS " FROM run_metrics WHERE run_id = ?1 "
+  st = msr_db_prepare (&self->db, "SELECT " METRICS_COLUMNS " FROM run_metrics WHERE run_id = ?1 "
                       "ORDER BY CASE scope WHEN 'overall' THEN 0 WHEN 'scenario' THEN 1 "
                       "WHEN 'macro' THEN 2 ELSE 3 END, scenario_index", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, run_id);
   rows = g_array_new (FALSE, TRUE, sizeof (MsrResultsScopeMetrics));
-  r = (Reader) { self, st, "run_metrics", run_id, NULL };
-  while ((rc = step_row (self, st, "cannot read table 'run_metrics'", error)) > 0)
+  r = (MsrDbReader) { &self->db, st, "run_metrics", run_id, NULL };
+  while ((rc = msr_db_step_row (&self->db, st, "cannot read table 'run_metrics'", error)) > 0)
     {
       MsrResultsScopeMetrics m;
       gboolean ok = read_metrics_row (&r, &m);
@@ -1790,12 +953,12 @@ msr_results_get_metrics (MsrResults  *self,
     }
   out->n_scopes = rows->len;
   out->scopes = (MsrResultsScopeMetrics *) g_array_free (g_steal_pointer (&rows), FALSE);
-  if (rc < 0 || !reader_finish (&r, error))
+  if (rc < 0 || !msr_db_reader_finish (&r, error))
     return NULL;
   if (counts[MSR_RESULTS_SCOPE_OVERALL] != 1 || counts[MSR_RESULTS_SCOPE_MACRO] != 1
       || counts[MSR_RESULTS_SCOPE_WEIGHTED] != 1)
     {
-      set_error (self, error, MSR_ERROR_PARSE,
+      msr_db_set_error (&self->db, error, MSR_ERROR_PARSE,
                  "run %" G_GINT64_FORMAT ": table 'run_metrics' lacks the overall, macro or "
                  "weighted row", run_id);
       return NULL;
@@ -1826,18 +989,18 @@ check_epoch (MsrResults            *self,
 {
   if (e->epoch > G_MAXINT32)
     {
-      set_error (self, error, MSR_ERROR_INVALID, "epoch %u is out of range", e->epoch);
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "epoch %u is out of range", e->epoch);
       return FALSE;
     }
   if (!isnan (e->seconds) && !(e->seconds >= 0))
     {
-      set_error (self, error, MSR_ERROR_INVALID, "epoch %u: %g seconds is not a duration",
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "epoch %u: %g seconds is not a duration",
                  e->epoch, e->seconds);
       return FALSE;
     }
   if (e->n_scenarios > 0 && (e->scenario_names == NULL || e->scenario_auc == NULL))
     {
-      set_error (self, error, MSR_ERROR_INVALID,
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                  "epoch %u: %u scenarios but no names or AUCs", e->epoch, e->n_scenarios);
       return FALSE;
     }
@@ -1846,7 +1009,7 @@ check_epoch (MsrResults            *self,
         || !check_utf8 (self, "a scenario name", e->scenario_names[s], error))
       {
         if (e->scenario_names[s] == NULL)
-          set_error (self, error, MSR_ERROR_INVALID, "epoch %u: scenario %u has no name",
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "epoch %u: scenario %u has no name",
                      e->epoch, s);
         return FALSE;
       }
@@ -1864,18 +1027,18 @@ msr_results_add_epochs (MsrResults            *self,
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (epochs != NULL || n_epochs == 0, FALSE);
-  if (!require_writable (self, error))
+  if (!msr_db_require_writable (&self->db, error))
     return FALSE;
   for (guint i = 0; i < n_epochs; i++)
     if (!check_epoch (self, &epochs[i], error))
       return FALSE;
-  if (!begin_write (self, error))
+  if (!msr_db_begin_write (&self->db, error))
     return FALSE;
   if (!run_exists (self, run_id, error))
     goto fail;
-  ep = prepare (self, "INSERT INTO epochs (run_id, epoch, train_loss, valid_auc, valid_logloss, "
+  ep = msr_db_prepare (&self->db, "INSERT INTO epochs (run_id, epoch, train_loss, valid_auc, valid_logloss, "
                       "valid_gauc, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error);
-  sc = ep ? prepare (self, "INSERT INTO epoch_scenarios (run_id, epoch, scenario_index, "
+  sc = ep ? msr_db_prepare (&self->db, "INSERT INTO epoch_scenarios (run_id, epoch, scenario_index, "
                            "scenario, valid_auc, valid_logloss) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                      error)
           : NULL;
@@ -1888,17 +1051,17 @@ msr_results_add_epochs (MsrResults            *self,
       sqlite3_reset (ep);
       sqlite3_bind_int64 (ep, 1, run_id);
       sqlite3_bind_int64 (ep, 2, e->epoch);
-      bind_real (ep, 3, e->train_loss);
-      bind_real (ep, 4, e->valid_auc);
-      bind_real (ep, 5, e->valid_logloss);
-      bind_real (ep, 6, e->valid_gauc);
-      bind_real (ep, 7, e->seconds);
-      if (!step_done (self, ep, "cannot store the epoch", error))
+      msr_db_bind_real (ep, 3, e->train_loss);
+      msr_db_bind_real (ep, 4, e->valid_auc);
+      msr_db_bind_real (ep, 5, e->valid_logloss);
+      msr_db_bind_real (ep, 6, e->valid_gauc);
+      msr_db_bind_real (ep, 7, e->seconds);
+      if (!msr_db_step_done (&self->db, ep, "cannot store the epoch", error))
         {
-          if (sqlite3_extended_errcode (self->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+          if (sqlite3_extended_errcode (self->db.sqlite) == SQLITE_CONSTRAINT_PRIMARYKEY)
             {
               g_clear_error (error);
-              set_error (self, error, MSR_ERROR_INVALID,
+              msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                          "run %" G_GINT64_FORMAT " already has epoch %u", run_id, e->epoch);
             }
           goto fail;
@@ -1909,15 +1072,15 @@ msr_results_add_epochs (MsrResults            *self,
           sqlite3_bind_int64 (sc, 1, run_id);
           sqlite3_bind_int64 (sc, 2, e->epoch);
           sqlite3_bind_int64 (sc, 3, s);
-          bind_text (sc, 4, e->scenario_names[s]);
-          bind_real (sc, 5, e->scenario_auc[s]);
-          bind_real (sc, 6, e->scenario_logloss ? e->scenario_logloss[s] : NAN);
-          if (!step_done (self, sc, "cannot store the epoch's scenarios", error))
+          msr_db_bind_text (sc, 4, e->scenario_names[s]);
+          msr_db_bind_real (sc, 5, e->scenario_auc[s]);
+          msr_db_bind_real (sc, 6, e->scenario_logloss ? e->scenario_logloss[s] : NAN);
+          if (!msr_db_step_done (&self->db, sc, "cannot store the epoch's scenarios", error))
             {
-              if (sqlite3_extended_errcode (self->db) == SQLITE_CONSTRAINT_UNIQUE)
+              if (sqlite3_extended_errcode (self->db.sqlite) == SQLITE_CONSTRAINT_UNIQUE)
                 {
                   g_clear_error (error);
-                  set_error (self, error, MSR_ERROR_INVALID,
+                  msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                              "epoch %u names scenario '%s' more than once", e->epoch,
                              e->scenario_names[s]);
                 }
@@ -1925,10 +1088,10 @@ msr_results_add_epochs (MsrResults            *self,
             }
         }
     }
-  return commit (self, error);
+  return msr_db_commit (&self->db, error);
 
 fail:
-  rollback (self);
+  msr_db_rollback (&self->db);
   return FALSE;
 }
 
@@ -1944,43 +1107,43 @@ msr_results_get_epochs (MsrResults  *self,
   g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GArray) aucs = NULL, lls = NULL;
   MsrResultsEpoch *cur = NULL;
-  Reader r = { self, NULL, "epochs", run_id, NULL };
+  MsrDbReader r = { &self->db, NULL, "epochs", run_id, NULL };
   int rc;
 
   g_return_val_if_fail (self != NULL, NULL);
   if (!run_exists (self, run_id, error))
     return NULL;
-  ep = prepare (self, "SELECT epoch, train_loss, valid_auc, valid_logloss, valid_gauc, seconds "
+  ep = msr_db_prepare (&self->db, "SELECT epoch, train_loss, valid_auc, valid_logloss, valid_gauc, seconds "
                       "FROM epochs WHERE run_id = ?1 ORDER BY epoch", error);
   if (ep == NULL)
     return NULL;
   sqlite3_bind_int64 (ep, 1, run_id);
   r.st = ep;
-  while ((rc = step_row (self, ep, "cannot read table 'epochs'", error)) > 0)
+  while ((rc = msr_db_step_row (&self->db, ep, "cannot read table 'epochs'", error)) > 0)
     {
       MsrResultsEpoch *e = g_new0 (MsrResultsEpoch, 1);
 
       g_ptr_array_add (out, e);
-      e->epoch = (guint) read_count (&r, 0, FALSE, G_MAXINT32);
-      e->train_loss = read_real (&r, 1);
-      e->valid_auc = read_real (&r, 2);
-      e->valid_logloss = read_real (&r, 3);
-      e->valid_gauc = read_real (&r, 4);
-      e->seconds = read_real (&r, 5);
+      e->epoch = (guint) msr_db_read_count (&r, 0, FALSE, G_MAXINT32);
+      e->train_loss = msr_db_read_real (&r, 1);
+      e->valid_auc = msr_db_read_real (&r, 2);
+      e->valid_logloss = msr_db_read_real (&r, 3);
+      e->valid_gauc = msr_db_read_real (&r, 4);
+      e->seconds = msr_db_read_real (&r, 5);
       if (r.error != NULL)
         break;
       g_hash_table_insert (by_epoch, GUINT_TO_POINTER (e->epoch), e);
     }
-  if (rc < 0 || !reader_finish (&r, error))
+  if (rc < 0 || !msr_db_reader_finish (&r, error))
     return NULL;
 
-  sc = prepare (self, "SELECT epoch, scenario_index, scenario, valid_auc, valid_logloss "
+  sc = msr_db_prepare (&self->db, "SELECT epoch, scenario_index, scenario, valid_auc, valid_logloss "
                       "FROM epoch_scenarios WHERE run_id = ?1 ORDER BY epoch, scenario_index",
                 error);
   if (sc == NULL)
     return NULL;
   sqlite3_bind_int64 (sc, 1, run_id);
-  r = (Reader) { self, sc, "epoch_scenarios", run_id, NULL };
+  r = (MsrDbReader) { &self->db, sc, "epoch_scenarios", run_id, NULL };
   /* Rows come grouped by epoch: collect a group, then hand it over. */
   for (;;)
     {
@@ -1989,22 +1152,22 @@ msr_results_get_epochs (MsrResults  *self,
       g_autofree char *name = NULL;
       double auc = NAN, ll = NAN;
 
-      rc = step_row (self, sc, "cannot read table 'epoch_scenarios'", error);
+      rc = msr_db_step_row (&self->db, sc, "cannot read table 'epoch_scenarios'", error);
       if (rc < 0)
         return NULL;
       if (rc > 0)
         {
-          epoch = (guint) read_count (&r, 0, FALSE, G_MAXINT32);
-          index = (guint) read_count (&r, 1, FALSE, G_MAXINT32);
-          name = read_text (&r, 2, FALSE);
-          auc = read_real (&r, 3);
-          ll = read_real (&r, 4);
-          if (!reader_finish (&r, error))
+          epoch = (guint) msr_db_read_count (&r, 0, FALSE, G_MAXINT32);
+          index = (guint) msr_db_read_count (&r, 1, FALSE, G_MAXINT32);
+          name = msr_db_read_text (&r, 2, FALSE);
+          auc = msr_db_read_real (&r, 3);
+          ll = msr_db_read_real (&r, 4);
+          if (!msr_db_reader_finish (&r, error))
             return NULL;
           e = g_hash_table_lookup (by_epoch, GUINT_TO_POINTER (epoch));
           if (e == NULL)
             {
-              set_error (self, error, MSR_ERROR_PARSE,
+              msr_db_set_error (&self->db, error, MSR_ERROR_PARSE,
                          "run %" G_GINT64_FORMAT ": table 'epoch_scenarios' has a row for "
                          "epoch %u, which is not in table 'epochs'", run_id, epoch);
               return NULL;
@@ -2029,7 +1192,7 @@ msr_results_get_epochs (MsrResults  *self,
         }
       if (index != names->len)
         {
-          set_error (self, error, MSR_ERROR_PARSE,
+          msr_db_set_error (&self->db, error, MSR_ERROR_PARSE,
                      "run %" G_GINT64_FORMAT ": table 'epoch_scenarios': epoch %u skips "
                      "scenario index %u", run_id, epoch, names->len);
           return NULL;
@@ -2093,14 +1256,14 @@ check_codes (MsrResults            *self,
     return TRUE;
   if ((c->codes == NULL && n > 0) || (c->names == NULL && c->n_names > 0))
     {
-      set_error (self, error, MSR_ERROR_INVALID, "%s: codes or names are missing", what);
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%s: codes or names are missing", what);
       return FALSE;
     }
   for (guint i = 0; i < c->n_names; i++)
     {
       if (c->names[i] == NULL)
         {
-          set_error (self, error, MSR_ERROR_INVALID, "%s: name %u is missing", what, i);
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%s: name %u is missing", what, i);
           return FALSE;
         }
       if (!check_utf8 (self, what, c->names[i], error))
@@ -2109,7 +1272,7 @@ check_codes (MsrResults            *self,
   for (gsize i = 0; i < n; i++)
     if (c->codes[i] >= c->n_names)
       {
-        set_error (self, error, MSR_ERROR_INVALID,
+        msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                    "%s: row %" G_GSIZE_FORMAT ": code %u has no name (%u names)", what, i,
                    c->codes[i], c->n_names);
         return FALSE;
@@ -2129,10 +1292,10 @@ insert_names (MsrResults            *self,
     {
       sqlite3_reset (st);
       sqlite3_bind_int64 (st, 1, run_id);
-      bind_text (st, 2, field);
+      msr_db_bind_text (st, 2, field);
       sqlite3_bind_int64 (st, 3, i);
-      bind_text (st, 4, c->names[i]);
-      if (!step_done (self, st, "cannot store the predictions' names", error))
+      msr_db_bind_text (st, 4, c->names[i]);
+      if (!msr_db_step_done (&self->db, st, "cannot store the predictions' names", error))
         return FALSE;
     }
   return TRUE;
@@ -2156,14 +1319,14 @@ msr_results_add_predictions (MsrResults            *self,
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (scores != NULL || n == 0, FALSE);
-  if (!require_writable (self, error))
+  if (!msr_db_require_writable (&self->db, error))
     return FALSE;
 
   /* The largest blob SQLite accepts (4 bytes a score). */
-  limit = sqlite3_limit (self->db, SQLITE_LIMIT_LENGTH, -1);
+  limit = sqlite3_limit (self->db.sqlite, SQLITE_LIMIT_LENGTH, -1);
   if (n > (gsize) limit / 4)
     {
-      set_error (self, error, MSR_ERROR_INVALID,
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                  "%" G_GSIZE_FORMAT " predictions are too many for one run (at most %d)", n,
                  limit / 4);
       return FALSE;
@@ -2171,7 +1334,7 @@ msr_results_add_predictions (MsrResults            *self,
   for (gsize i = 0; i < n; i++)
     if (!(scores[i] >= 0.0f && scores[i] <= 1.0f))
       {
-        set_error (self, error, MSR_ERROR_INVALID,
+        msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                    "row %" G_GSIZE_FORMAT ": score %g is not a probability in [0, 1]", i,
                    (double) scores[i]);
         return FALSE;
@@ -2207,81 +1370,82 @@ msr_results_add_predictions (MsrResults            *self,
       user_bytes = pack_codes (users->codes, n, user_w);
     }
 
-  if (!begin_write (self, error))
+  if (!msr_db_begin_write (&self->db, error))
     return FALSE;
   if (!run_exists (self, run_id, error))
     goto fail;
-  st = prepare (self, "INSERT INTO predictions (run_id, n, scores, labels, scenarios, "
+  st = msr_db_prepare (&self->db, "INSERT INTO predictions (run_id, n, scores, labels, scenarios, "
                       "scenario_width, users, user_width) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 error);
   if (st == NULL)
     goto fail;
   sqlite3_bind_int64 (st, 1, run_id);
   sqlite3_bind_int64 (st, 2, (gint64) n);
-  bind_blob (st, 3, score_bytes, n * 4);
+  msr_db_bind_blob (st, 3, score_bytes, n * 4);
   if (label_bytes)
-    bind_blob (st, 4, label_bytes, n);
+    msr_db_bind_blob (st, 4, label_bytes, n);
   if (scen_bytes)
     {
-      bind_blob (st, 5, scen_bytes, n * scen_w);
+      msr_db_bind_blob (st, 5, scen_bytes, n * scen_w);
       sqlite3_bind_int (st, 6, (int) scen_w);
     }
   if (user_bytes)
     {
-      bind_blob (st, 7, user_bytes, n * user_w);
+      msr_db_bind_blob (st, 7, user_bytes, n * user_w);
       sqlite3_bind_int (st, 8, (int) user_w);
     }
-  if (!step_done (self, st, "cannot store the predictions", error))
+  if (!msr_db_step_done (&self->db, st, "cannot store the predictions", error))
     {
-      if (sqlite3_extended_errcode (self->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+      if (sqlite3_extended_errcode (self->db.sqlite) == SQLITE_CONSTRAINT_PRIMARYKEY)
         {
           g_clear_error (error);
-          set_error (self, error, MSR_ERROR_INVALID,
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                      "run %" G_GINT64_FORMAT " already has predictions", run_id);
         }
       goto fail;
     }
-  nm = prepare (self, "INSERT INTO prediction_names (run_id, field, code, name) "
+  nm = msr_db_prepare (&self->db, "INSERT INTO prediction_names (run_id, field, code, name) "
                       "VALUES (?1, ?2, ?3, ?4)", error);
   if (nm == NULL
       || !insert_names (self, nm, run_id, "scenario", scenarios, error)
       || !insert_names (self, nm, run_id, "user", users, error))
     goto fail;
-  return commit (self, error);
+  return msr_db_commit (&self->db, error);
 
 fail:
-  rollback (self);
+  msr_db_rollback (&self->db);
   return FALSE;
 }
 
 /* A blob column that must hold exactly len bytes (NULL allowed when
  * nullable): returns its bytes, or NULL with *present = FALSE. */
 static const guint8 *
-read_blob (Reader   *r,
+read_blob (MsrDbReader   *r,
            int       col,
            gboolean  nullable,
            gsize     len,
            gboolean *present)
 {
   gsize have;
+  const guint8 *data;
 
   *present = FALSE;
-  if (!reader_type (r, col, SQLITE_BLOB, nullable, "a blob"))
+  data = msr_db_read_blob (r, col, nullable, &have);
+  if (data == NULL)
     return NULL;
-  have = (gsize) sqlite3_column_bytes (r->st, col);
   if (have != len)
     {
       g_autofree char *problem = g_strdup_printf ("holds %" G_GSIZE_FORMAT " bytes, expected %"
                                                   G_GSIZE_FORMAT, have, len);
-      reader_fail (r, col, problem);
+      msr_db_reader_fail (r, col, problem);
       return NULL;
     }
   *present = TRUE;
-  return sqlite3_column_blob (r->st, col);
+  return have ? data : NULL;
 }
 
 static guint32 *
-unpack_codes (Reader       *r,
+unpack_codes (MsrDbReader       *r,
               int           col,
               const guint8 *bytes,
               gsize         n,
@@ -2309,24 +1473,24 @@ read_names (MsrResults  *self,
             guint       *n_out,
             GError     **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare (self,
+  g_autoptr(sqlite3_stmt) st = msr_db_prepare (&self->db,
     "SELECT code, name FROM prediction_names WHERE run_id = ?1 AND field = ?2 ORDER BY code",
     error);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  Reader r = { self, st, "prediction_names", run_id, NULL };
+  MsrDbReader r = { &self->db, st, "prediction_names", run_id, NULL };
   int rc;
 
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, run_id);
-  bind_text (st, 2, field);
-  while ((rc = step_row (self, st, "cannot read table 'prediction_names'", error)) > 0)
+  msr_db_bind_text (st, 2, field);
+  while ((rc = msr_db_step_row (&self->db, st, "cannot read table 'prediction_names'", error)) > 0)
     {
-      guint64 code = read_count (&r, 0, FALSE, G_MAXUINT32);
-      char *name = read_text (&r, 1, FALSE);
+      guint64 code = msr_db_read_count (&r, 0, FALSE, G_MAXUINT32);
+      char *name = msr_db_read_text (&r, 1, FALSE);
 
       if (r.error == NULL && code != names->len)
-        reader_fail (&r, 0, "skips a code");
+        msr_db_reader_fail (&r, 0, "skips a code");
       if (r.error != NULL)
         {
           g_free (name);
@@ -2334,7 +1498,7 @@ read_names (MsrResults  *self,
         }
       g_ptr_array_add (names, name);
     }
-  if (rc < 0 || !reader_finish (&r, error))
+  if (rc < 0 || !msr_db_reader_finish (&r, error))
     return FALSE;
   *n_out = names->len;
   g_ptr_array_add (names, NULL);
@@ -2354,7 +1518,7 @@ check_read_codes (MsrResults    *self,
   for (gsize i = 0; i < n; i++)
     if (codes[i] >= n_names)
       {
-        set_error (self, error, MSR_ERROR_PARSE,
+        msr_db_set_error (&self->db, error, MSR_ERROR_PARSE,
                    "run %" G_GINT64_FORMAT ": table 'predictions': row %" G_GSIZE_FORMAT
                    " has %s code %u, but only %u names are stored", run_id, i, field, codes[i],
                    n_names);
@@ -2370,7 +1534,7 @@ msr_results_get_predictions (MsrResults  *self,
 {
   g_autoptr(sqlite3_stmt) st = NULL;
   g_autoptr(MsrResultsPredictions) p = NULL;
-  Reader r = { self, NULL, "predictions", run_id, NULL };
+  MsrDbReader r = { &self->db, NULL, "predictions", run_id, NULL };
   const guint8 *bytes;
   gboolean present;
   guint scen_w, user_w, n_names;
@@ -2380,25 +1544,25 @@ msr_results_get_predictions (MsrResults  *self,
   g_return_val_if_fail (self != NULL, NULL);
   if (!run_exists (self, run_id, error))
     return NULL;
-  st = prepare (self, "SELECT n, scenario_width, user_width, scores, labels, scenarios, users "
+  st = msr_db_prepare (&self->db, "SELECT n, scenario_width, user_width, scores, labels, scenarios, users "
                       "FROM predictions WHERE run_id = ?1", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, run_id);
-  rc = step_row (self, st, "cannot read table 'predictions'", error);
+  rc = msr_db_step_row (&self->db, st, "cannot read table 'predictions'", error);
   if (rc == 0)
-    set_error (self, error, MSR_ERROR_INVALID,
+    msr_db_set_error (&self->db, error, MSR_ERROR_INVALID,
                "run %" G_GINT64_FORMAT " has no stored predictions", run_id);
   if (rc <= 0)
     return NULL;
   r.st = st;
   p = g_new0 (MsrResultsPredictions, 1);
   p->run_id = run_id;
-  n = p->n = (gsize) read_count (&r, 0, FALSE, MIN ((guint64) G_MAXINT32, G_MAXSIZE / 4));
-  scen_w = (guint) read_count (&r, 1, TRUE, 4);
-  user_w = (guint) read_count (&r, 2, TRUE, 4);
+  n = p->n = (gsize) msr_db_read_count (&r, 0, FALSE, MIN ((guint64) G_MAXINT32, G_MAXSIZE / 4));
+  scen_w = (guint) msr_db_read_count (&r, 1, TRUE, 4);
+  user_w = (guint) msr_db_read_count (&r, 2, TRUE, 4);
   if (r.error == NULL && (scen_w == 3 || user_w == 3))
-    reader_fail (&r, scen_w == 3 ? 1 : 2, "holds 3, expected 1, 2 or 4");
+    msr_db_reader_fail (&r, scen_w == 3 ? 1 : 2, "holds 3, expected 1, 2 or 4");
 
   bytes = read_blob (&r, 3, FALSE, n * 4, &present);
   if (present)
@@ -2416,7 +1580,7 @@ msr_results_get_predictions (MsrResults  *self,
               g_autofree char *problem = g_strdup_printf ("row %" G_GSIZE_FORMAT
                                                           ": score %g is not a probability",
                                                           i, (double) p->scores[i]);
-              reader_fail (&r, 3, problem);
+              msr_db_reader_fail (&r, 3, problem);
               break;
             }
         }
@@ -2428,19 +1592,19 @@ msr_results_get_predictions (MsrResults  *self,
       for (gsize i = 0; i < n; i++)
         if (p->labels[i] > 1)
           {
-            reader_fail (&r, 4, "holds a label that is not 0 or 1");
+            msr_db_reader_fail (&r, 4, "holds a label that is not 0 or 1");
             break;
           }
     }
   if (scen_w == 0)
-    reader_type (&r, 5, SQLITE_NULL, FALSE, "NULL (no scenario_width)");
+    msr_db_reader_type (&r, 5, SQLITE_NULL, FALSE, "NULL (no scenario_width)");
   else if ((bytes = read_blob (&r, 5, FALSE, n * scen_w, &present)) != NULL || present)
     p->scenarios = unpack_codes (&r, 5, bytes, n, scen_w);
   if (user_w == 0)
-    reader_type (&r, 6, SQLITE_NULL, FALSE, "NULL (no user_width)");
+    msr_db_reader_type (&r, 6, SQLITE_NULL, FALSE, "NULL (no user_width)");
   else if ((bytes = read_blob (&r, 6, FALSE, n * user_w, &present)) != NULL || present)
     p->users = unpack_codes (&r, 6, bytes, n, user_w);
-  if (!reader_finish (&r, error))
+  if (!msr_db_reader_finish (&r, error))
     return NULL;
 
   if (p->scenarios != NULL

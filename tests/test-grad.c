@@ -94,12 +94,13 @@ typedef struct {
 
 enum { OP_LINEAR, OP_MUL, OP_ADD_ROWVEC, OP_MUL_ROWVEC, OP_MUL_COLVEC, OP_SIGMOID, OP_TANH, OP_RELU,
        OP_SOFTMAX, OP_BATCHNORM, OP_BATCHNORM_EVAL, OP_LAYERNORM, OP_GATHER_SCATTER, OP_MIX, OP_CONCAT_SLICE,
-       OP_EMBEDDING, OP_EMBEDDING_MEAN, OP_DROPOUT, OP_SCALE_STOP, OP_PARAM_SLICE, N_OPS };
+       OP_EMBEDDING, OP_EMBEDDING_MEAN, OP_DROPOUT, OP_SCALE_STOP, OP_PARAM_SLICE, OP_OUTER, N_OPS };
 
 static const char *const op_names[N_OPS] = {
   "linear", "mul", "add_rowvec", "mul_rowvec", "mul_colvec", "sigmoid", "tanh", "relu", "softmax",
   "batchnorm (training)", "batchnorm (running statistics)", "layernorm", "gather+scatter", "mix",
   "concat+slice", "embedding", "embedding mean", "dropout", "scale+stop_gradient", "param slice",
+  "outer rows",
 };
 
 /* Reduces any R × 4 node to a loss with a fixed random projection. */
@@ -184,6 +185,10 @@ build_op (MsrGraph *g, gpointer data)
       }
     case OP_PARAM_SLICE:
       return to_loss (g, c, msr_g_mul_rowvec (g, a, msr_g_param_slice (g, c->b, 3)));
+    case OP_OUTER:
+      /* 6 × (2·2): both factors depend on a, so both gradient paths count. */
+      return to_loss (g, c, msr_g_outer_rows (g, msr_g_slice_cols (g, a, 0, 2),
+                                              msr_g_slice_cols (g, msr_g_tanh (g, a), 1, 2)));
     }
   g_assert_not_reached ();
 }
@@ -391,6 +396,76 @@ test_backbone (gconstpointer data)
   g_assert_cmpuint (n, >, 20);
 }
 
+/* LLM4MSR on a backbone: variants of the meta networks. */
+enum { META_FULL, META_LOW_RANK, META_ON_SCENARIO, META_ID_ONLY, N_META };
+static const char *const meta_names[N_META] = { "full", "low-rank", "user-on-scenario", "id-only" };
+
+static void
+test_llm4msr (gconstpointer data)
+{
+  const guint code = GPOINTER_TO_UINT (data);
+  const MsrArch arch = code / N_META;
+  const guint variant = code % N_META;
+  g_autoptr(MsrDataset) ds = tiny_dataset ();
+  MsrModelConfig cfg;
+  msr_model_config_init (&cfg, arch);
+  cfg.embed_dim = 3;
+  cfg.embed_init_std = 0.7;
+  cfg.gate_hidden = 5;
+  static const guint small[] = { 5, 4 }, tower[] = { 3 }, aux[] = { 2 };
+  cfg.hidden.n = arch == MSR_ARCH_MMOE || arch == MSR_ARCH_PLE ? 1 : 2;
+  memcpy (cfg.hidden.dims, small, sizeof small);
+  cfg.tower.n = 1;
+  memcpy (cfg.tower.dims, tower, sizeof tower);
+  memcpy (cfg.aux.dims, aux, sizeof aux);
+  cfg.ple_specific = 2;
+  cfg.ple_shared = 1;
+  cfg.meta_dq = 3;
+  cfg.meta_scenario.n = 1;
+  cfg.meta_scenario.dims[0] = 4;
+  cfg.meta_rank = variant == META_LOW_RANK ? 2 : 0;
+  cfg.meta_user_on_scenario = variant == META_ON_SCENARIO;
+  cfg.meta_id_only = variant == META_ID_ONLY;
+
+  /* u3 has no vector: the learned unknown vector stands in. */
+  const char *users[] = { "u0", "u1", "u2" }, *scen[] = { "a", "b", "c" };
+  float uv[3 * 5], sv[3 * 5];
+  MsrRng rng;
+  msr_rng_init (&rng, 23);
+  for (guint i = 0; i < 15; i++)
+    {
+      uv[i] = (float) (2 * msr_rng_uniform (&rng) - 1);
+      sv[i] = (float) (2 * msr_rng_uniform (&rng) - 1);
+    }
+  MsrModelKnowledge kn = { .dim = 5, .n_users = 3, .user_keys = users, .user_vectors = uv, .n_scenarios = 3,
+                           .scenario_keys = scen, .scenario_vectors = sv, .encoder = "test" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrModel) model = msr_model_new_with_knowledge (&cfg, ds, &kn, 11, &error);
+  g_assert_no_error (error);
+  MsrParams *ps = msr_model_get_params (model);
+  g_assert_nonnull (msr_params_lookup (ps, cfg.meta_rank ? "llm4msr.user_meta.gen_u" : "llm4msr.user_meta.gen_weight"));
+  g_assert_nonnull (msr_params_lookup (ps, "llm4msr.scenario_meta.1.gen_weight"));
+  /* Generators start near zero: move every parameter so each term counts. */
+  msr_rng_init (&rng, 17);
+  for (guint i = 0; i < msr_params_get_n (ps); i++)
+    {
+      MsrParam *p = msr_params_get (ps, i);
+      if (p->flags & MSR_PARAM_TRAINABLE)
+        for (gsize k = 0; k < p->size; k++)
+          p->value[k] += (msr_real) (0.3 * (2 * msr_rng_uniform (&rng) - 1));
+    }
+  g_autoptr(MsrBatch) batch = msr_batch_new (model);
+  guint32 rows[13];
+  for (guint i = 0; i < 13; i++)
+    rows[i] = (i * 5) % 13;
+  msr_batch_fill (batch, ds, rows, 13);
+  ModelCase c = { model, batch };
+  guint n = check_params (ps, build_model_loss, &c, 12, meta_names[variant]);
+  g_test_message ("%s + LLM4MSR (%s): %u gradient entries checked over %u tensors", msr_arch_to_string (arch),
+                  meta_names[variant], n, msr_params_get_n (ps));
+  g_assert_cmpuint (n, >, 40);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -403,5 +478,14 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/grad/backbone/%s", msr_arch_to_string (a));
       g_test_add_data_func (path, GUINT_TO_POINTER (a), test_backbone);
     }
+  for (guint a = 0; a < MSR_N_ARCHS; a++)
+    for (guint v = 0; v < N_META; v++)
+      {
+        /* Every backbone with the full layers; the variants on two. */
+        if (v != META_FULL && a != MSR_ARCH_STAR && a != MSR_ARCH_MMOE)
+          continue;
+        g_autofree char *path = g_strdup_printf ("/grad/llm4msr/%s/%s", msr_arch_to_string (a), meta_names[v]);
+        g_test_add_data_func (path, GUINT_TO_POINTER (a * N_META + v), test_llm4msr);
+      }
   return g_test_run ();
 }

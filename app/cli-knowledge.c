@@ -1,0 +1,281 @@
+/* cli-knowledge.c: msrlens-cli knowledge ..., the project's knowledge store
+ * (docs/FORMATS.md §11). Every figure comes from the engine; this file
+ * parses options and formats. */
+#include "config.h"
+#include "cli-common.h"
+#include "cli-verbs.h"
+#include "msr-knowledge-import.h"
+#include "msr-project.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The project's store path, its project and its dataset (loaded with
+ * progress on stderr). */
+static MsrProject *
+open_project (const char *dir, MsrDataset **ds_out, char **store_path, GError **error)
+{
+  g_autoptr(MsrProject) project = msr_project_open (dir, error);
+  if (project == NULL)
+    return NULL;
+  if (ds_out != NULL)
+    {
+      CliProgress progress = { 0 };
+      *ds_out = msr_project_load_dataset (project, cli_progress, &progress, NULL, error);
+      cli_progress_done (&progress);
+      if (*ds_out == NULL)
+        return NULL;
+    }
+  *store_path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  return g_steal_pointer (&project);
+}
+
+static void
+print_keys (const char *what, GPtrArray *keys, guint limit)
+{
+  if (keys->len == 0)
+    return;
+  printf ("  %u %s:", keys->len, what);
+  for (guint i = 0; i < keys->len && i < limit; i++)
+    printf (" %s", (const char *) keys->pdata[i]);
+  printf ("%s\n", keys->len > limit ? " ..." : "");
+}
+
+static void
+json_add_keys (JsonBuilder *b, const char *name, GPtrArray *keys)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < keys->len; i++)
+    json_builder_add_string_value (b, keys->pdata[i]);
+  json_builder_end_array (b);
+}
+
+int
+cli_knowledge_import (int argc, char **argv)
+{
+  g_autofree char *level_text = NULL, *key_column = NULL, *text_column = NULL, *llm = NULL, *source = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "level", 0, 0, G_OPTION_ARG_STRING, &level_text, "what the texts are about: user, item or scenario", "LEVEL" },
+    { "key-column", 0, 0, G_OPTION_ARG_STRING, &key_column, "the column with the dataset's ids", "COL" },
+    { "text-column", 0, 0, G_OPTION_ARG_STRING, &text_column, "the column with the texts", "COL" },
+    { "llm", 0, 0, G_OPTION_ARG_STRING, &llm, "the LLM that wrote the texts (recorded)", "NAME" },
+    { "source", 0, 0, G_OPTION_ARG_STRING, &source, "the entries' source (default LLM:TEXT-COLUMN)", "NAME" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR FILE");
+  g_option_context_set_summary (ctx,
+      "Imports texts an LLM wrote about the project's users, items or scenarios from a CSV or TSV\n"
+      "file (RFC 4180, quoted multi-line fields) into the project's knowledge store. Keys are checked\n"
+      "against the dataset: keys it lacks are reported and skipped, its keys without a text are\n"
+      "reported as missing. Running it again resumes an interrupted import and adds nothing twice.");
+  g_option_context_set_description (ctx,
+      "Example (the LLM-written MovieLens-100K knowledge):\n"
+      "  msrlens-cli knowledge import ml-genre users_structured_100k.csv --level user \\\n"
+      "      --key-column user_id --text-column user_profile --llm gpt-4o-mini\n"
+      "  msrlens-cli knowledge import ml-genre movies_structured_100K.csv --level item \\\n"
+      "      --key-column movie_id --text-column movie_info --llm gpt-4o-mini\n");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!cli_parse (ctx, &argc, &argv, 2, 2))
+    return CLI_EXIT_USAGE;
+  MsrKnowledgeLevel level;
+  if (level_text == NULL || !msr_knowledge_level_from_string (level_text, &level))
+    return cli_fail_message ("knowledge import: --level must be user, item or scenario");
+  if (key_column == NULL || text_column == NULL)
+    return cli_fail_message ("knowledge import: give --key-column and --text-column");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrDataset) ds = NULL;
+  g_autofree char *store_path = NULL;
+  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  if (project == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, &error);
+  if (k == NULL)
+    return cli_fail (error);
+  MsrKnowledgeCsvImport o = { .path = argv[2], .level = level, .key_column = key_column,
+                              .text_column = text_column, .llm = llm, .source = source };
+  CliProgress progress = { 0 };
+  g_autoptr(MsrKnowledgeImportReport) r = msr_knowledge_import_csv (k, &o, ds, cli_progress, &progress, NULL,
+                                                                    &error);
+  cli_progress_done (&progress);
+  if (r == NULL)
+    return cli_fail (error);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "import_id");
+      json_builder_add_int_value (b, r->import_id);
+      json_builder_set_member_name (b, "level");
+      json_builder_add_string_value (b, level_text);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, r->source);
+      json_builder_set_member_name (b, "rows");
+      json_builder_add_int_value (b, (gint64) r->rows);
+      json_builder_set_member_name (b, "added");
+      json_builder_add_int_value (b, r->added);
+      json_builder_set_member_name (b, "already_stored");
+      json_builder_add_int_value (b, r->already);
+      json_builder_set_member_name (b, "empty_texts");
+      json_builder_add_int_value (b, r->empty);
+      json_add_keys (b, "duplicate_keys", r->duplicates);
+      json_add_keys (b, "unknown_keys", r->unknown);
+      json_add_keys (b, "missing_keys", r->missing);
+      json_builder_end_object (b);
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cli_print_json (root);
+      return CLI_EXIT_OK;
+    }
+  printf ("Imported %s knowledge into %s (import %" G_GINT64_FORMAT ", source '%s')\n", level_text, store_path,
+          r->import_id, r->source);
+  printf ("  %" G_GUINT64_FORMAT " rows: %u added, %u stored already, %u with an empty text\n", r->rows, r->added,
+          r->already, r->empty);
+  print_keys ("keys repeated in the file (first row kept)", r->duplicates, 20);
+  print_keys ("keys the dataset does not have (skipped)", r->unknown, 20);
+  print_keys ("of the dataset's keys have no text", r->missing, 20);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_knowledge_status (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR");
+  g_option_context_set_summary (ctx,
+      "What the project's knowledge store holds: texts per level and source, encoders and their\n"
+      "vectors, scenario-correlation matrices, and every import with its provenance. Read-only.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!cli_parse (ctx, &argc, &argv, 1, 1))
+    return CLI_EXIT_USAGE;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *store_path = NULL;
+  g_autoptr(MsrProject) project = open_project (argv[1], NULL, &store_path, &error);
+  if (project == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_ONLY, &error);
+  if (k == NULL)
+    return cli_fail (error);
+  g_autoptr(GPtrArray) encoders = msr_knowledge_list_encoders (k, &error);
+  g_autoptr(GPtrArray) imports = encoders ? msr_knowledge_list_imports (k, &error) : NULL;
+  g_auto(GStrv) correlations = imports ? msr_knowledge_list_correlation_sources (k, &error) : NULL;
+  if (correlations == NULL)
+    return cli_fail (error);
+  /* One "source\tcount" list per level. */
+  g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  for (guint l = 0; l < MSR_KNOWLEDGE_N_LEVELS; l++)
+    {
+      char **list = msr_knowledge_list_sources (k, (MsrKnowledgeLevel) l, &error);
+      if (list == NULL)
+        return cli_fail (error);
+      g_ptr_array_add (sources, list);
+    }
+
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "store");
+  json_builder_add_string_value (b, store_path);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_object (b);
+  if (!json)
+    printf ("%s\nTexts:\n", store_path);
+  for (guint l = 0; l < MSR_KNOWLEDGE_N_LEVELS; l++)
+    {
+      const char *level = msr_knowledge_level_to_string ((MsrKnowledgeLevel) l);
+      json_builder_set_member_name (b, level);
+      json_builder_begin_object (b);
+      char **list = sources->pdata[l];
+      for (guint i = 0; list[i]; i++)
+        {
+          g_auto(GStrv) parts = g_strsplit (list[i], "\t", 2);
+          json_builder_set_member_name (b, parts[0]);
+          json_builder_add_int_value (b, g_ascii_strtoll (parts[1], NULL, 10));
+          if (!json)
+            printf ("  %-9s %-36s %s\n", level, parts[0], parts[1]);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "encoders");
+  json_builder_begin_array (b);
+  if (!json)
+    printf ("Encoders:%s\n", encoders->len ? "" : " none");
+  for (guint i = 0; i < encoders->len; i++)
+    {
+      const MsrKnowledgeEncoder *e = encoders->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, e->name);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, e->kind);
+      json_builder_set_member_name (b, "dim");
+      json_builder_add_int_value (b, e->dim);
+      json_builder_set_member_name (b, "vectors");
+      json_builder_add_int_value (b, e->n_vectors);
+      json_builder_end_object (b);
+      if (!json)
+        printf ("  %-28s %-9s dim %-5u %u vectors\n", e->name, e->kind, e->dim, e->n_vectors);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "correlations");
+  json_builder_begin_array (b);
+  if (!json)
+    printf ("Scenario correlations:%s", correlations[0] ? "" : " none");
+  for (guint i = 0; correlations[i]; i++)
+    {
+      json_builder_add_string_value (b, correlations[i]);
+      if (!json)
+        printf (" %s", correlations[i]);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "imports");
+  json_builder_begin_array (b);
+  if (!json)
+    printf ("\nImports:\n");
+  for (guint i = 0; i < imports->len; i++)
+    {
+      const MsrKnowledgeImport *im = imports->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, im->id);
+      json_builder_set_member_name (b, "created_at");
+      json_builder_add_string_value (b, im->created_at);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, im->kind);
+      json_builder_set_member_name (b, "source");
+      json_builder_add_string_value (b, im->source);
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, im->source_sha256);
+      json_builder_set_member_name (b, "llm");
+      json_builder_add_string_value (b, im->llm);
+      json_builder_set_member_name (b, "complete");
+      json_builder_add_boolean_value (b, im->complete);
+      JsonNode *details = im->details ? json_from_string (im->details, NULL) : NULL;
+      if (details)
+        {
+          json_builder_set_member_name (b, "details");
+          json_builder_add_value (b, details);
+        }
+      json_builder_end_object (b);
+      if (!json)
+        printf ("  #%-4" G_GINT64_FORMAT " %.19s %-8s %s%s%s%s\n", im->id, im->created_at, im->kind, im->source,
+                im->llm ? " (" : "", im->llm ? im->llm : "", im->llm ? ")" : "");
+      if (!json && !im->complete)
+        printf ("        not finished: run the same import again to resume it\n");
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  if (json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cli_print_json (root);
+    }
+  return CLI_EXIT_OK;
+}
