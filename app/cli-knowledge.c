@@ -5,6 +5,7 @@
 #include "cli-common.h"
 #include "cli-verbs.h"
 #include "msr-knowledge-import.h"
+#include "msr-knowledge-vectors.h"
 #include "msr-project.h"
 
 #include <stdio.h>
@@ -277,5 +278,162 @@ cli_knowledge_status (int argc, char **argv)
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       cli_print_json (root);
     }
+  return CLI_EXIT_OK;
+}
+
+static void
+print_matrix (MsrKnowledge *k, const char *source, char **names)
+{
+  const guint S = g_strv_length (names);
+  g_autofree double *m = msr_knowledge_get_correlation (k, source, (const char * const *) names, S, NULL);
+  if (m == NULL)
+    return;
+  printf ("\n%s\n%-22s", source, "");
+  for (guint b = 0; b < S; b++)
+    printf (" %9.9s", names[b]);
+  printf ("\n");
+  for (guint a = 0; a < S; a++)
+    {
+      printf ("%-22.22s", names[a]);
+      for (guint b = 0; b < S; b++)
+        {
+          double v = m[(gsize) a * S + b];
+          if (v != v)
+            printf (" %9s", "–");
+          else
+            printf (" %9.3f", v);
+        }
+      printf ("\n");
+    }
+}
+
+int
+cli_knowledge_encode (int argc, char **argv)
+{
+  MsrKnowledgeEncodeOptions o;
+  msr_knowledge_encode_options_init (&o);
+  int dim = (int) o.tfidf.dim;
+  gint64 seed = (gint64) o.tfidf.seed;
+  g_autofree char *name = NULL;
+  gboolean no_derive = FALSE;
+  GOptionEntry entries[] = {
+    { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "vector width (default 64)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed of the randomized SVD (default 1)", "N" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "the encoder's name (default tfidf-svd-DIM)", "NAME" },
+    { "no-derive", 0, 0, G_OPTION_ARG_NONE, &no_derive, "do not derive scenario knowledge from item knowledge", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR");
+  g_option_context_set_summary (ctx,
+      "Encodes every knowledge text of the project with the built-in encoder (TF-IDF and a truncated\n"
+      "SVD, docs/ENCODER.md) and stores the vectors. When no LLM wrote about the scenarios, derives\n"
+      "scenario-level knowledge from the item knowledge (labelled as derived: a scenario's vector is the\n"
+      "mean of its items' vectors, its text the terms that set it apart). Then stores the scenario\n"
+      "correlation matrices: LLM-derived (cosine of scenario vectors) and data-derived (users' click\n"
+      "rates across scenarios, user overlap), and prints them.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!cli_parse (ctx, &argc, &argv, 1, 1))
+    return CLI_EXIT_USAGE;
+  if (dim < 1 || seed < 0)
+    return cli_fail_message ("knowledge encode: --dim must be positive and --seed non-negative");
+  o.tfidf.dim = (guint) dim;
+  o.tfidf.seed = (guint64) seed;
+  o.encoder_name = name;
+  o.derive_scenarios = !no_derive;
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrDataset) ds = NULL;
+  g_autofree char *store_path = NULL;
+  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  if (project == NULL)
+    return cli_fail (error);
+  /* A store must exist already: encoding creates none. */
+  if (!g_file_test (store_path, G_FILE_TEST_EXISTS))
+    return cli_fail_message ("%s: no knowledge yet: import some with msrlens-cli knowledge import", store_path);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, &error);
+  if (k == NULL)
+    return cli_fail (error);
+  CliProgress progress = { 0 };
+  g_autoptr(MsrKnowledgeEncodeReport) r = msr_knowledge_encode (k, ds, &o, cli_progress, &progress, NULL, &error);
+  cli_progress_done (&progress);
+  if (r == NULL)
+    return cli_fail (error);
+  printf ("Encoded %u texts into %u-dimensional vectors (encoder '%s')\n", r->n_texts, r->dim, r->encoder);
+  if (r->n_scenarios_derived)
+    printf ("Derived scenario knowledge for %u scenarios from the item knowledge (source '%s')\n",
+            r->n_scenarios_derived, MSR_KNOWLEDGE_DERIVED_SOURCE);
+  g_auto(GStrv) names = msr_knowledge_get_scenarios (k, &error);
+  g_auto(GStrv) sources = names ? msr_knowledge_list_correlation_sources (k, &error) : NULL;
+  if (sources == NULL)
+    return cli_fail (error);
+  for (guint i = 0; sources[i]; i++)
+    print_matrix (k, sources[i], names);
+  return CLI_EXIT_OK;
+}
+
+int
+cli_knowledge_show (int argc, char **argv)
+{
+  g_autofree char *user = NULL, *item = NULL, *scenario = NULL, *source = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "user", 0, 0, G_OPTION_ARG_STRING, &user, "a user id", "ID" },
+    { "item", 0, 0, G_OPTION_ARG_STRING, &item, "an item id", "ID" },
+    { "scenario", 0, 0, G_OPTION_ARG_STRING, &scenario, "a scenario name", "NAME" },
+    { "source", 0, 0, G_OPTION_ARG_STRING, &source, "which source (default: the first)", "NAME" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR");
+  g_option_context_set_summary (ctx, "Prints what the knowledge store holds about one user, item or scenario:\n"
+                                     "the text, its source, LLM, template and import.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!cli_parse (ctx, &argc, &argv, 1, 1))
+    return CLI_EXIT_USAGE;
+  if ((user != NULL) + (item != NULL) + (scenario != NULL) != 1)
+    return cli_fail_message ("knowledge show: give one of --user, --item or --scenario");
+  MsrKnowledgeLevel level = user ? MSR_KNOWLEDGE_USER : item ? MSR_KNOWLEDGE_ITEM : MSR_KNOWLEDGE_SCENARIO;
+  const char *key = user ? user : item ? item : scenario;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *store_path = NULL;
+  g_autoptr(MsrProject) project = open_project (argv[1], NULL, &store_path, &error);
+  if (project == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_ONLY, &error);
+  if (k == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrKnowledgeEntry) e = msr_knowledge_get_entry (k, level, key, source, &error);
+  if (e == NULL)
+    {
+      if (error)
+        return cli_fail (error);
+      return cli_fail_message ("%s: no %s knowledge for '%s'%s%s", store_path, msr_knowledge_level_to_string (level),
+                               key, source ? " from " : "", source ? source : "");
+    }
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+#define S(k, v) do { json_builder_set_member_name (b, k); \
+                     if (v) json_builder_add_string_value (b, v); else json_builder_add_null_value (b); } while (0)
+      S ("level", msr_knowledge_level_to_string (level));
+      S ("key", e->key);
+      S ("source", e->source);
+      S ("llm", e->llm);
+      S ("template", e->template_name);
+      S ("created_at", e->created_at);
+      S ("prompt", e->prompt);
+      S ("response", e->response);
+#undef S
+      json_builder_set_member_name (b, "import_id");
+      json_builder_add_int_value (b, e->import_id);
+      json_builder_end_object (b);
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      cli_print_json (root);
+      return CLI_EXIT_OK;
+    }
+  printf ("%s %s, from %s%s%s%s (import %" G_GINT64_FORMAT ", %s)\n\n%s\n", msr_knowledge_level_to_string (level),
+          e->key, e->source, e->llm ? " (" : "", e->llm ? e->llm : "", e->llm ? ")" : "", e->import_id,
+          e->created_at, e->response);
   return CLI_EXIT_OK;
 }

@@ -114,6 +114,9 @@ cli_train (int argc, char **argv)
   gint64 experts = -1, ple_levels = -1, ple_specific = -1, ple_shared = -1;
   double lr = -1, weight_decay = -1, dropout = -1;
   gboolean adamw = FALSE, no_bn = FALSE, embed_scenario = FALSE, quiet = FALSE, no_record = FALSE;
+  gboolean llm4msr = FALSE, no_residual = FALSE, user_on_scenario = FALSE;
+  g_autofree char *encoder = NULL, *ablation = NULL, *meta_scenario = NULL;
+  gint64 meta_dq = -1, meta_rank = -1;
   GOptionEntry entries[] = {
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone, "dnn, dnn-separate, shared-bottom, mmoe, ple, star or pepnet", "NAME" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "the model file to write (.safetensors)", "MODEL" },
@@ -136,6 +139,14 @@ cli_train (int argc, char **argv)
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "dropout after hidden layers (default 0)", "X" },
     { "no-batchnorm", 0, 0, G_OPTION_ARG_NONE, &no_bn, "no BatchNorm in the MLPs", NULL },
     { "embed-scenario", 0, 0, G_OPTION_ARG_NONE, &embed_scenario, "also embed the scenario id as an input field", NULL },
+    { "llm4msr", 0, 0, G_OPTION_ARG_NONE, &llm4msr, "add LLM4MSR's meta networks, fed by the project's knowledge store", NULL },
+    { "encoder", 0, 0, G_OPTION_ARG_STRING, &encoder, "with --llm4msr: whose knowledge vectors (default: the encoder with the most)", "NAME" },
+    { "ablation", 0, 0, G_OPTION_ARG_STRING, &ablation, "with --llm4msr: no-user, no-scenario, shuffled or id-only", "NAME" },
+    { "meta-dq", 0, 0, G_OPTION_ARG_INT64, &meta_dq, "with --llm4msr: compression width d_q (default 64)", "N" },
+    { "meta-rank", 0, 0, G_OPTION_ARG_INT64, &meta_rank, "with --llm4msr: user meta layer rank (default: full up to 64×64, else 8)", "N" },
+    { "meta-scenario", 0, 0, G_OPTION_ARG_STRING, &meta_scenario, "with --llm4msr: scenario branch widths (default 32)", "A,B" },
+    { "no-meta-residual", 0, 0, G_OPTION_ARG_NONE, &no_residual, "with --llm4msr: no residual around the user meta layer", NULL },
+    { "user-meta-on-scenario", 0, 0, G_OPTION_ARG_NONE, &user_on_scenario, "with --llm4msr: the user meta network also reads the scenario's knowledge", NULL },
     { "no-record", 0, 0, G_OPTION_ARG_NONE, &no_record, "do not record the training curve in the project's results store", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress on stderr", NULL },
     { NULL }
@@ -147,7 +158,9 @@ cli_train (int argc, char **argv)
       "model file. Progress (epoch, batch, loss, rate, ETA) goes to stderr. With one thread and\n"
       "the same seed, two runs write bit-identical files.");
   g_option_context_set_description (ctx,
-      "Example:\n  msrlens-cli train ml-genre --backbone star --epochs 20 --out ml-genre/star.safetensors\n");
+      "Examples:\n  msrlens-cli train ml-genre --backbone star --epochs 20 --out ml-genre/star.safetensors\n"
+      "  msrlens-cli train ml-genre --backbone star --llm4msr --out ml-genre/star-llm4msr.safetensors\n"
+      "  msrlens-cli train ml-genre --backbone mmoe --llm4msr --ablation shuffled --out shuffled.safetensors\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!cli_parse (ctx, &argc, &argv, 1, 1))
     return CLI_EXIT_USAGE;
@@ -196,14 +209,47 @@ cli_train (int argc, char **argv)
   opts.threads = (guint) threads;
   cfg.batchnorm = !no_bn;
   cfg.embed_scenario = embed_scenario;
+  if (!llm4msr && (encoder || ablation || meta_dq != -1 || meta_rank != -1 || meta_scenario || no_residual ||
+                   user_on_scenario))
+    return cli_fail_message ("train: the LLM4MSR options need --llm4msr");
+  if (llm4msr)
+    {
+      cfg.llm4msr = TRUE;
+      cfg.knowledge_encoder = encoder;
+      cfg.meta_residual = !no_residual;
+      cfg.meta_user_on_scenario = user_on_scenario;
+      if (meta_dq != -1 && (meta_dq < 1 || meta_dq > 4096))
+        return cli_fail_message ("train: --meta-dq must be between 1 and 4096");
+      if (meta_rank != -1 && (meta_rank < 0 || meta_rank > 4096))
+        return cli_fail_message ("train: --meta-rank must be between 0 and 4096");
+      if (meta_dq != -1)
+        cfg.meta_dq = (guint) meta_dq;
+      if (meta_rank != -1)
+        cfg.meta_rank = (guint) meta_rank;
+      if (!parse_dims_option ("meta-scenario", meta_scenario, &cfg.meta_scenario, &error))
+        return cli_fail (error);
+      if (ablation == NULL)
+        ;
+      else if (strcmp (ablation, "no-user") == 0)
+        cfg.meta_no_user = TRUE;
+      else if (strcmp (ablation, "no-scenario") == 0)
+        cfg.meta_no_scenario = TRUE;
+      else if (strcmp (ablation, "shuffled") == 0)
+        cfg.meta_shuffle_users = TRUE;
+      else if (strcmp (ablation, "id-only") == 0)
+        cfg.meta_id_only = TRUE;
+      else
+        return cli_fail_message ("train: --ablation must be no-user, no-scenario, shuffled or id-only");
+    }
 
   g_autoptr(MsrProject) project = NULL;
   g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, quiet, &error);
   if (ds == NULL)
     return cli_fail (error);
-  g_autoptr(MsrModel) model = msr_model_new_for_dataset (&cfg, ds, opts.seed, &error);
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, opts.seed, &error);
   if (model == NULL)
     return cli_fail (error);
+  g_autofree char *variant = msr_model_config_describe (&cfg, FALSE);
 
   TrainPrinter printer = { isatty (fileno (stderr)), quiet, msr_model_get_n_scenarios (model), NULL, 0 };
   printer.scenario_names = g_new0 (char *, printer.n_scenarios + 1);
@@ -213,7 +259,7 @@ cli_train (int argc, char **argv)
     {
       g_autofree char *params = cli_format_count (msr_params_count_trainable (msr_model_get_params (model)));
       fprintf (stderr, "training %s on %s: %s parameters, %.0f multiply-adds per row\n",
-               msr_arch_to_string (arch), msr_project_get_name (project), params, msr_model_flops_per_sample (model));
+               variant, msr_project_get_name (project), params, msr_model_flops_per_sample (model));
     }
   g_autoptr(MsrTrainResult) res = msr_train (model, ds, &opts, train_progress, &printer, NULL, &error);
   g_strfreev (printer.scenario_names);
@@ -227,7 +273,7 @@ cli_train (int argc, char **argv)
   if (!no_record && msr_pipeline_record_training (project, model, out, ds, res, &opts, &error) == 0)
     return cli_fail (error);
 
-  printf ("Trained %s: best epoch %u of %u%s, validation AUC %.4f, %.1f s\n", msr_arch_to_string (arch),
+  printf ("Trained %s: best epoch %u of %u%s, validation AUC %.4f, %.1f s\n", variant,
           res->best_epoch, res->epochs->len, res->stopped_early ? " (stopped early)" : "", res->best_valid_auc,
           res->seconds);
   printf ("Model written to %s\n", out);
@@ -463,11 +509,13 @@ cli_score (int argc, char **argv)
   guint mask = split_mask_of (split ? split : "test", &sp);
   if (mask == 0)
     return cli_fail_message ("score: --split must be train, valid or test");
-  g_autoptr(MsrModel) model = msr_model_load (argv[2], &error);
-  if (model == NULL)
-    return cli_fail (error);
-  g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], NULL, TRUE, &error);
+  /* The project first: an LLM4MSR model is checked against its knowledge. */
+  g_autoptr(MsrProject) project = NULL;
+  g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, TRUE, &error);
   if (ds == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrModel) model = msr_pipeline_load_model (project, argv[2], &error);
+  if (model == NULL)
     return cli_fail (error);
   gsize n;
   g_autofree guint32 *rows = NULL;
@@ -559,12 +607,12 @@ cli_eval (int argc, char **argv)
 
   g_autoptr(GError) error = NULL;
   const gboolean popularity = strcmp (argv[2], "popularity") == 0;
-  g_autoptr(MsrModel) model = popularity ? NULL : msr_model_load (argv[2], &error);
-  if (!popularity && model == NULL)
-    return cli_fail (error);
   g_autoptr(MsrProject) project = NULL;
   g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, json, &error);
   if (ds == NULL)
+    return cli_fail (error);
+  g_autoptr(MsrModel) model = popularity ? NULL : msr_pipeline_load_model (project, argv[2], &error);
+  if (!popularity && model == NULL)
     return cli_fail (error);
 
   MsrEvalOptions eo;

@@ -15,3 +15,5 @@ int cli_seesaw       (int argc, char **argv);
 int cli_truth        (int argc, char **argv);
 int cli_knowledge_import (int argc, char **argv);
 int cli_knowledge_status (int argc, char **argv);
+int cli_knowledge_encode (int argc, char **argv);
+int cli_knowledge_show (int argc, char **argv);

@@ -29,6 +29,8 @@ static const Verb verbs[] = {
   { NULL, "truth", cli_truth, "a simulated world's planted truth beside what its data show" },
   { "knowledge", "import", cli_knowledge_import, "import LLM-written texts about users, items or scenarios (CSV)" },
   { "knowledge", "status", cli_knowledge_status, "what the knowledge store holds: texts, encoders, imports" },
+  { "knowledge", "encode", cli_knowledge_encode, "vectors for the texts, derived scenario knowledge, correlation matrices" },
+  { "knowledge", "show", cli_knowledge_show, "the knowledge text of one user, item or scenario" },
 };
 
 static void

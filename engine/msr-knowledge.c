@@ -514,6 +514,30 @@ msr_knowledge_get_entry (MsrKnowledge *self, MsrKnowledgeLevel level, const char
   return g_steal_pointer (&e);
 }
 
+gboolean
+msr_knowledge_delete_entries (MsrKnowledge *self, MsrKnowledgeLevel level, const char *source, guint *n_deleted,
+                              GError **error)
+{
+  g_return_val_if_fail (self != NULL && source != NULL && (guint) level < MSR_KNOWLEDGE_N_LEVELS, FALSE);
+  g_autoptr(sqlite3_stmt) st = NULL;
+  if (!msr_db_begin_write (&self->db, error))
+    return FALSE;
+  st = msr_db_prepare (&self->db, "DELETE FROM entries WHERE level = ?1 AND source = ?2", error);
+  if (st == NULL)
+    goto fail;
+  msr_db_bind_text (st, 1, level_names[level]);
+  msr_db_bind_text (st, 2, source);
+  if (!msr_db_step_done (&self->db, st, "cannot delete entries", error))
+    goto fail;
+  if (n_deleted)
+    *n_deleted = (guint) sqlite3_changes (self->db.sqlite);
+  return msr_db_commit (&self->db, error);
+
+fail:
+  msr_db_rollback (&self->db);
+  return FALSE;
+}
+
 char **
 msr_knowledge_list_sources (MsrKnowledge *self, MsrKnowledgeLevel level, GError **error)
 {

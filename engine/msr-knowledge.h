@@ -106,6 +106,10 @@ GPtrArray  *msr_knowledge_list_entries (MsrKnowledge *knowledge, int level, cons
  * takes the first source in name order. */
 MsrKnowledgeEntry *msr_knowledge_get_entry (MsrKnowledge *knowledge, MsrKnowledgeLevel level,
                                             const char *key, const char *source, GError **error);
+/* Deletes the entries of a level and source (with their vectors), in one
+ * transaction; *n_deleted (nullable) says how many. */
+gboolean    msr_knowledge_delete_entries (MsrKnowledge *knowledge, MsrKnowledgeLevel level, const char *source,
+                                          guint *n_deleted, GError **error);
 /* The sources of a level with their entry counts: "source\tcount" strings. */
 char      **msr_knowledge_list_sources (MsrKnowledge *knowledge, MsrKnowledgeLevel level, GError **error);
 

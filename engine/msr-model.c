@@ -106,6 +106,23 @@ msr_model_config_init (MsrModelConfig *cfg, MsrArch arch)
   dims_set (&cfg->meta_scenario, 1, meta_scenario);
 }
 
+char *
+msr_model_config_describe (const MsrModelConfig *cfg, gboolean file_safe)
+{
+  GString *s = g_string_new (msr_arch_to_string (cfg->arch));
+  if (cfg->llm4msr)
+    {
+      g_string_append (s, "+llm4msr");
+      const char *ablation = cfg->meta_id_only ? "id-only" : cfg->meta_shuffle_users ? "shuffled"
+                             : cfg->meta_no_user ? "no-user" : cfg->meta_no_scenario ? "no-scenario" : NULL;
+      if (ablation)
+        g_string_append_printf (s, "/%s", ablation);
+    }
+  if (file_safe)
+    g_strdelimit (s->str, "+/", '-');
+  return g_string_free (s, FALSE);
+}
+
 gboolean
 msr_dims_parse (const char *text, MsrDims *out)
 {

@@ -74,9 +74,15 @@ typedef struct {
   gboolean meta_shuffle_users;  /* ablation: user vectors permuted across users (seeded) */
   gboolean meta_id_only;        /* ablation: learned vectors of the knowledge's width instead of it */
   guint    knowledge_dim;       /* d_L: set from the knowledge when the model is made */
+  const char *knowledge_encoder; /* which vectors of the project's store (not owned; NULL = the
+                                  * encoder with the most vectors); the model records the one used */
 } MsrModelConfig;
 
 void     msr_model_config_init      (MsrModelConfig *cfg, MsrArch arch);
+/* What runs and files call the model: "star", "star+llm4msr",
+ * "star+llm4msr/no-user" (no-scenario, shuffled, id-only); with
+ * file_safe, '+' and '/' become '-'. */
+char    *msr_model_config_describe  (const MsrModelConfig *cfg, gboolean file_safe);
 /* Parses "128,64" into dims; FALSE on a malformed list. */
 gboolean msr_dims_parse             (const char *text, MsrDims *out);
 char    *msr_dims_to_string         (const MsrDims *dims);

@@ -1,6 +1,8 @@
 /* msr-pipeline.c: train, evaluate and record, as one step each. */
 #include "config.h"
 #include "msr-pipeline.h"
+#include "msr-knowledge-vectors.h"
+#include <json-glib/json-glib.h>
 #include "msr-results.h"
 
 #include <glib/gstdio.h>
@@ -43,7 +45,8 @@ msr_pipeline_record_training (MsrProject *project, MsrModel *model, const char *
   info.kind = (char *) "train";
   info.model_path = abs;
   info.model_sha256 = sha;
-  info.architecture = (char *) msr_arch_to_string (msr_model_get_config (model)->arch);
+  g_autofree char *variant = msr_model_config_describe (msr_model_get_config (model), FALSE);
+  info.architecture = variant;
   info.config_json = (char *) msr_model_get_config_json (model);
   info.dataset_fingerprint = (char *) msr_dataset_get_fingerprint (ds);
   info.split = (char *) "valid";
@@ -198,7 +201,8 @@ msr_pipeline_evaluate (MsrProject *project, const MsrDataset *ds, MsrModel *mode
   info.name = (char *) opts->name;
   info.model_path = abs;
   info.model_sha256 = sha;
-  info.architecture = (char *) (model ? msr_arch_to_string (msr_model_get_config (model)->arch) : "popularity");
+  g_autofree char *variant = model ? msr_model_config_describe (msr_model_get_config (model), FALSE) : NULL;
+  info.architecture = variant ? variant : (char *) "popularity";
   info.config_json = model ? (char *) msr_model_get_config_json (model) : NULL;
   info.dataset_fingerprint = (char *) msr_dataset_get_fingerprint (ds);
   info.split = (char *) msr_split_to_string (opts->split);
@@ -234,10 +238,9 @@ new_model_path (MsrProject *project, const MsrModelConfig *cfg, guint64 seed, GE
     }
   for (guint k = 1; k < 10000; k++)
     {
-      g_autofree char *name = k == 1 ? g_strdup_printf ("%s-seed%" G_GUINT64_FORMAT ".safetensors",
-                                                        msr_arch_to_string (cfg->arch), seed)
-                                     : g_strdup_printf ("%s-seed%" G_GUINT64_FORMAT "-%u.safetensors",
-                                                        msr_arch_to_string (cfg->arch), seed, k);
+      g_autofree char *stem = msr_model_config_describe (cfg, TRUE);
+      g_autofree char *name = k == 1 ? g_strdup_printf ("%s-seed%" G_GUINT64_FORMAT ".safetensors", stem, seed)
+                                     : g_strdup_printf ("%s-seed%" G_GUINT64_FORMAT "-%u.safetensors", stem, seed, k);
       char *path = g_build_filename (dir, name, NULL);
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
         return path;
@@ -247,6 +250,127 @@ new_model_path (MsrProject *project, const MsrModelConfig *cfg, guint64 seed, GE
   return NULL;
 }
 
+/* The project's knowledge vectors of a level, or NULL with an error that
+ * says what to do. */
+static MsrKnowledgeVectors *
+knowledge_vectors (MsrKnowledge *k, MsrKnowledgeLevel level, const char *encoder, const char *source,
+                   const char *hint, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  MsrKnowledgeVectors *v = msr_knowledge_get_vectors (k, level, encoder, source, &local);
+  if (v == NULL && local == NULL)
+    g_set_error (&local, MSR_ERROR, MSR_ERROR_INVALID, "%s: no %s-level vectors of encoder '%s'%s%s%s",
+                 msr_knowledge_get_path (k), msr_knowledge_level_to_string (level), encoder,
+                 source ? " from " : "", source ? source : "", hint);
+  if (v == NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  return v;
+}
+
+static MsrKnowledge *
+open_knowledge (MsrProject *project, gboolean must_exist, GError **error)
+{
+  g_autofree char *path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      if (must_exist)
+        g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "%s: no knowledge store: LLM4MSR needs knowledge "
+                     "(msrlens-cli knowledge import, then knowledge encode)", path);
+      return NULL;
+    }
+  return msr_knowledge_open (path, MSR_KNOWLEDGE_READ_ONLY, error);
+}
+
+MsrModel *
+msr_pipeline_new_model (MsrProject *project, const MsrDataset *ds, const MsrModelConfig *cfg, guint64 seed,
+                        GError **error)
+{
+  if (!cfg->llm4msr)
+    return msr_model_new_for_dataset (cfg, ds, seed, error);
+  g_autoptr(MsrKnowledge) k = open_knowledge (project, TRUE, error);
+  if (k == NULL)
+    return NULL;
+  g_autofree char *encoder = cfg->knowledge_encoder ? g_strdup (cfg->knowledge_encoder)
+                                                    : msr_knowledge_default_encoder (k, error);
+  if (encoder == NULL)
+    {
+      if (error && *error == NULL)
+        g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "%s: no knowledge vectors yet (msrlens-cli knowledge "
+                     "encode)", msr_knowledge_get_path (k));
+      return NULL;
+    }
+  g_autoptr(MsrKnowledgeVectors) users = NULL, scenarios = NULL;
+  if (!cfg->meta_no_user &&
+      (users = knowledge_vectors (k, MSR_KNOWLEDGE_USER, encoder, NULL, " (import user knowledge and encode it)",
+                                  error)) == NULL)
+    return NULL;
+  if ((!cfg->meta_no_scenario || cfg->meta_user_on_scenario) &&
+      (scenarios = knowledge_vectors (k, MSR_KNOWLEDGE_SCENARIO, encoder, NULL,
+                                      " (knowledge encode derives them from item knowledge)", error)) == NULL)
+    return NULL;
+  const MsrKnowledgeVectors *any = users ? users : scenarios;
+  MsrModelKnowledge kn = {
+    .dim = any->dim,
+    .n_users = users ? users->n : 0,
+    .user_keys = users ? (const char * const *) users->keys : NULL,
+    .user_vectors = users ? users->vectors : NULL,
+    .n_scenarios = scenarios ? scenarios->n : 0,
+    .scenario_keys = scenarios ? (const char * const *) scenarios->keys : NULL,
+    .scenario_vectors = scenarios ? scenarios->vectors : NULL,
+    .encoder = encoder,
+    .user_source = users ? users->source : NULL,
+    .scenario_source = scenarios ? scenarios->source : NULL,
+    .user_fingerprint = users ? users->fingerprint : NULL,
+    .scenario_fingerprint = scenarios ? scenarios->fingerprint : NULL,
+  };
+  return msr_model_new_with_knowledge (cfg, ds, &kn, seed, error);
+}
+
+MsrModel *
+msr_pipeline_load_model (MsrProject *project, const char *path, GError **error)
+{
+  g_autoptr(MsrModel) model = msr_model_load (path, error);
+  if (model == NULL)
+    return NULL;
+  const char *kj = msr_model_get_knowledge_json (model);
+  if (kj == NULL || msr_model_get_config (model)->meta_id_only)
+    return g_steal_pointer (&model);
+  g_autoptr(GError) local = NULL;
+  g_autoptr(MsrKnowledge) k = open_knowledge (project, FALSE, &local);
+  if (k == NULL)
+    {
+      /* No store: the model carries its vectors. A damaged one is an error. */
+      if (local)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+      return g_steal_pointer (&model);
+    }
+  g_autoptr(JsonNode) node = json_from_string (kj, NULL);
+  JsonObject *o = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *encoder = o ? json_object_get_string_member_with_default (o, "encoder", NULL) : NULL;
+  const char *us = o ? json_object_get_string_member_with_default (o, "user_source", NULL) : NULL;
+  const char *ss = o ? json_object_get_string_member_with_default (o, "scenario_source", NULL) : NULL;
+  g_autoptr(MsrKnowledgeVectors) users = encoder && us ? msr_knowledge_get_vectors (k, MSR_KNOWLEDGE_USER, encoder, us, &local) : NULL;
+  g_autoptr(MsrKnowledgeVectors) scen = encoder && ss && local == NULL
+    ? msr_knowledge_get_vectors (k, MSR_KNOWLEDGE_SCENARIO, encoder, ss, &local) : NULL;
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  g_autoptr(GError) mismatch = NULL;
+  if (!msr_model_check_knowledge (model, encoder, users ? users->fingerprint : NULL,
+                                  scen ? scen->fingerprint : NULL, &mismatch))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_MISMATCH, "%s: %s (store %s)", path, mismatch->message,
+                   msr_knowledge_get_path (k));
+      return NULL;
+    }
+  return g_steal_pointer (&model);
+}
+
 gboolean
 msr_pipeline_train_and_evaluate (MsrProject *project, const MsrDataset *ds, const MsrModelConfig *cfg,
                                  const MsrTrainOptions *opts, const MsrEvalOptions *eval_opts,
@@ -254,7 +378,7 @@ msr_pipeline_train_and_evaluate (MsrProject *project, const MsrDataset *ds, cons
                                  MsrTrainProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
                                  GError **error)
 {
-  g_autoptr(MsrModel) model = msr_model_new_for_dataset (cfg, ds, opts->seed, error);
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, cfg, opts->seed, error);
   if (model == NULL)
     return FALSE;
   g_autoptr(MsrTrainResult) res = msr_train (model, ds, opts, progress, progress_data, cancellable, error);

@@ -80,6 +80,20 @@ gboolean msr_pipeline_train_and_evaluate (MsrProject             *project,
                                           GCancellable           *cancellable,
                                           GError                **error);
 
+/* A new model of cfg for ds: with cfg->llm4msr, its knowledge vectors come
+ * from the project's knowledge store (cfg->knowledge_encoder, user level
+ * and scenario level); the error says what to import or encode first. */
+MsrModel *msr_pipeline_new_model (MsrProject           *project,
+                                  const MsrDataset     *ds,
+                                  const MsrModelConfig *cfg,
+                                  guint64               seed,
+                                  GError              **error);
+
+/* Loads a model file for evaluation on the project: an LLM4MSR model must
+ * match the project's knowledge store when there is one (the same encoder
+ * and vectors it was trained with). */
+MsrModel *msr_pipeline_load_model (MsrProject *project, const char *path, GError **error);
+
 /* SHA-256 of a file, hex. */
 char    *msr_pipeline_file_sha256 (const char *path, GError **error);
 
