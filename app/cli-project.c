@@ -4,6 +4,7 @@
 #include "cli-verbs.h"
 #include "msr-project.h"
 #include "msr-simulate.h"
+#include "msr-knowledge.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ print_created (MsrProject *project, MsrDataset *ds)
  * project together (and removes them again if anything fails). */
 static int
 init_simulated (const char *dir, gint64 seed, int n_scenarios, int n_users, gint64 n_rows, double test_fraction,
-                double valid_fraction)
+                double valid_fraction, gboolean planted)
 {
   MsrSimOptions opts;
   msr_sim_options_init_for (&opts, n_scenarios > 0 ? (guint) n_scenarios : 5);
@@ -52,6 +53,8 @@ init_simulated (const char *dir, gint64 seed, int n_scenarios, int n_users, gint
   cli_progress_done (&progress);
   if (!ok)
     return cli_fail (error);
+  if (planted && !msr_sim_write_planted_knowledge (dir, &opts, &error))
+    return cli_fail (error);
   g_autoptr(MsrProject) project = msr_project_open (dir, &error);
   g_autoptr(MsrDataset) ds = project ? msr_project_load_dataset (project, NULL, NULL, NULL, &error) : NULL;
   if (ds == NULL)
@@ -59,6 +62,9 @@ init_simulated (const char *dir, gint64 seed, int n_scenarios, int n_users, gint
   print_created (project, ds);
   printf ("  simulated world, seed %" G_GUINT64_FORMAT ": the planted truth is in %s "
           "(msrlens-cli truth %s)\n", opts.seed, MSR_SIM_TRUTH_FILE, dir);
+  if (planted)
+    printf ("  planted knowledge: %u users and %u scenarios, encoder 'planted', in %s\n", opts.n_users,
+            opts.n_scenarios, MSR_KNOWLEDGE_FILE);
   return CLI_EXIT_OK;
 }
 
@@ -71,7 +77,7 @@ cli_project_init (int argc, char **argv)
   g_autofree char *rating_threshold = NULL;
   gint64 seed = -1;
   double test_fraction = 0.2, valid_fraction = 0.1;
-  gboolean valid_random = FALSE, simulated = FALSE;
+  gboolean valid_random = FALSE, simulated = FALSE, planted = FALSE;
   int sim_scenarios = 0, sim_users = 0;
   gint64 sim_rows = 0;
 
@@ -99,6 +105,8 @@ cli_project_init (int argc, char **argv)
     { "sim-scenarios", 0, 0, G_OPTION_ARG_INT, &sim_scenarios, "with --simulated: scenarios, 1 to 16 (default 5)", "K" },
     { "sim-users", 0, 0, G_OPTION_ARG_INT, &sim_users, "with --simulated: users (default 800)", "N" },
     { "sim-rows", 0, 0, G_OPTION_ARG_INT64, &sim_rows, "with --simulated: rows (default 80,000)", "N" },
+    { "planted-knowledge", 0, 0, G_OPTION_ARG_NONE, &planted,
+      "with --simulated: also store the planted users' and scenarios' vectors as knowledge (an oracle, for LLM4MSR)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR");
@@ -120,7 +128,7 @@ cli_project_init (int argc, char **argv)
     return cli_fail_message ("project init: give exactly one of --movielens-100k DATA_DIR, --csv FILE or --simulated");
   if (seed < -1)
     return cli_fail_message ("project init: --seed must be non-negative");
-  if (!simulated && (sim_scenarios || sim_users || sim_rows))
+  if (!simulated && (sim_scenarios || sim_users || sim_rows || planted))
     return cli_fail_message ("project init: the --sim-* options apply to --simulated");
   if (simulated)
     {
@@ -128,7 +136,7 @@ cli_project_init (int argc, char **argv)
           split || valid_random)
         return cli_fail_message ("project init: a simulated world takes only --seed, --test-fraction, "
                                  "--valid-fraction and the --sim-* options");
-      return init_simulated (dir, seed, sim_scenarios, sim_users, sim_rows, test_fraction, valid_fraction);
+      return init_simulated (dir, seed, sim_scenarios, sim_users, sim_rows, test_fraction, valid_fraction, planted);
     }
   if (seed == -1)
     seed = 42;

@@ -503,6 +503,7 @@ msr_model_forward (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrForward *out)
   MsrForward *f = out ? out : &local;
   g_return_val_if_fail (b->n > 0, NULL);
   MsrNode *h = m->klass->repr (m, g, b, f);
+  f->h_backbone = h;
   /* LLM4MSR: the user level at the bottom of the tower, the scenario
    * branch beside it. */
   if (m->meta)

@@ -194,6 +194,7 @@ const guint16 *msr_batch_get_scenarios (const MsrBatch *batch);
 typedef struct {
   MsrNode *x;        /* the concatenated input, B × D0 */
   MsrNode *h;        /* the representation feeding each row's tower, B × H */
+  MsrNode *h_backbone; /* the backbone's h before LLM4MSR's user-level layer (= h without it) */
   MsrNode *logit;    /* B × 1 */
   /* Interpretable internals, rows × width each, NULL when the backbone has
    * none: MMoE/PLE gate weights of each row's scenario gate (for PLE the

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "msr-simulate.h"
 #include "msr-correlation.h"
+#include "msr-knowledge.h"
 #include "msr-project.h"
 #include "msr-tabular.h"
 #include "msr-metrics.h"
@@ -472,8 +473,57 @@ draw_activity (World *w)
     w->user_segment[order[r]] = (guint8) ((guint64) r * 3 / w->U);
 }
 
-/* Per user: tastes θ_{u,s} = Σ_t L_st z_{u,t}, propensities
- * β_{u,s} = σ_β Σ_t L_st w_{u,t}, scenario shares, then the user's rows. */
+/* κ_s: E_i σ(a + τZ) ≈ σ(a/κ) with κ = √(1 + πτ²/8), so scaling β by κ_s
+ * keeps the spread of users' item-averaged click propensity at σ_β
+ * whatever the scenario's signal strength. */
+static void
+propensity_scales (const MsrSimOptions *o, double *kappa, double *share_sum)
+{
+  *share_sum = 0;
+  for (guint s = 0; s < o->n_scenarios; s++)
+    {
+      *share_sum += o->row_share[s];
+      double tau2 = o->alpha[s] * o->alpha[s] * (o->item_bias_sd * o->item_bias_sd + 1.0);
+      kappa[s] = sqrt (1.0 + G_PI * tau2 / 8.0);
+    }
+}
+
+/* The next user of the users' stream: tastes θ_{u,s} = Σ_t L_st z_{u,t}
+ * (S × k), propensities β_{u,s} = σ_β κ_s Σ_t L_st w_{u,t} and cumulative
+ * scenario shares. z is scratch (S × k). */
+static void
+draw_user (const MsrSimOptions *o, const double *chol, const double *kappa, double share_sum, Stream *su,
+           double *z, double *theta, double *beta, double *cum)
+{
+  const guint S = o->n_scenarios, k = o->latent_dim;
+  double wv[MSR_SIM_MAX_SCENARIOS];
+  for (gsize i = 0; i < (gsize) S * k; i++)
+    z[i] = normal (su);
+  for (guint s = 0; s < S; s++)
+    wv[s] = normal (su);
+  double c = 0;
+  for (guint s = 0; s < S; s++)
+    {
+      c += o->row_share[s] / share_sum * exp (o->affinity_sd * normal (su));
+      cum[s] = c;
+    }
+  for (guint s = 0; s < S; s++)
+    {
+      double b = 0;
+      for (guint t = 0; t <= s; t++)
+        b += chol[s * S + t] * wv[t];
+      beta[s] = o->propensity_sd * kappa[s] * b;
+      for (guint j = 0; j < k; j++)
+        {
+          double v = 0;
+          for (guint t = 0; t <= s; t++)
+            v += chol[s * S + t] * z[(gsize) t * k + j];
+          theta[(gsize) s * k + j] = v;
+        }
+    }
+}
+
+/* Per user: draw_user, then the user's rows. */
 static gboolean
 draw_rows (World *w, MsrProgressFunc progress, gpointer progress_data, GCancellable *cancellable,
            GError **error)
@@ -485,17 +535,8 @@ draw_rows (World *w, MsrProgressFunc progress, gpointer progress_data, GCancella
   stream_init (&sr, o->seed, STREAM_ROWS);
   g_autofree double *z = g_new (double, (gsize) S * k);
   g_autofree double *theta = g_new (double, (gsize) S * k);
-  double wv[MSR_SIM_MAX_SCENARIOS], beta[MSR_SIM_MAX_SCENARIOS], cum[MSR_SIM_MAX_SCENARIOS];
-  double share_sum = 0, kappa[MSR_SIM_MAX_SCENARIOS];
-  for (guint s = 0; s < S; s++)
-    {
-      share_sum += o->row_share[s];
-      /* E_i σ(a + τZ) ≈ σ(a/κ) with κ = √(1 + πτ²/8): scaling β by κ_s
-       * keeps the spread of users' item-averaged click propensity at σ_β
-       * whatever the scenario's signal strength. */
-      double tau2 = o->alpha[s] * o->alpha[s] * (o->item_bias_sd * o->item_bias_sd + 1.0);
-      kappa[s] = sqrt (1.0 + G_PI * tau2 / 8.0);
-    }
+  double beta[MSR_SIM_MAX_SCENARIOS], cum[MSR_SIM_MAX_SCENARIOS], kappa[MSR_SIM_MAX_SCENARIOS], share_sum;
+  propensity_scales (o, kappa, &share_sum);
 
   gsize r = 0;
   for (guint u = 0; u < w->U; u++)
@@ -507,30 +548,7 @@ draw_rows (World *w, MsrProgressFunc progress, gpointer progress_data, GCancella
           if (progress)
             progress (0.05 + 0.25 * u / w->U, "Drawing users and their interactions", progress_data);
         }
-      for (gsize i = 0; i < (gsize) S * k; i++)
-        z[i] = normal (&su);
-      for (guint s = 0; s < S; s++)
-        wv[s] = normal (&su);
-      double c = 0;
-      for (guint s = 0; s < S; s++)
-        {
-          c += o->row_share[s] / share_sum * exp (o->affinity_sd * normal (&su));
-          cum[s] = c;
-        }
-      for (guint s = 0; s < S; s++)
-        {
-          double b = 0;
-          for (guint t = 0; t <= s; t++)
-            b += w->chol[s * S + t] * wv[t];
-          beta[s] = o->propensity_sd * kappa[s] * b;
-          for (guint j = 0; j < k; j++)
-            {
-              double v = 0;
-              for (guint t = 0; t <= s; t++)
-                v += w->chol[s * S + t] * z[(gsize) t * k + j];
-              theta[(gsize) s * k + j] = v;
-            }
-        }
+      draw_user (o, w->chol, kappa, share_sum, &su, z, theta, beta, cum);
       for (guint n = 0; n < w->user_rows[u]; n++, r++)
         {
           guint s = pick (cum, S, msr_rng_uniform (&sr.rng));
@@ -1200,6 +1218,113 @@ msr_sim_write_project (const char *dir, const MsrSimOptions *opts, MsrProgressFu
   g_ptr_array_unref (created.files);
   g_ptr_array_unref (created.dirs);
   return ok;
+}
+
+/* ---- planted knowledge ------------------------------------------------------ */
+
+gboolean
+msr_sim_planted_vectors (const MsrSimOptions *o, float **user_vectors, float **scenario_vectors, guint *dim_out,
+                         GError **error)
+{
+  if (!msr_sim_options_validate (o, error))
+    return FALSE;
+  const guint S = o->n_scenarios, k = o->latent_dim, U = o->n_users, D = S * (1 + k);
+  double c[MSR_SIM_MAX_SCENARIOS * MSR_SIM_MAX_SCENARIOS], chol[MSR_SIM_MAX_SCENARIOS * MSR_SIM_MAX_SCENARIOS];
+  for (guint i = 0; i < S; i++)
+    for (guint j = 0; j < S; j++)
+      c[i * S + j] = o->correlation[i][j];
+  guint bad;
+  double pivot;
+  if (!cholesky (c, S, chol, &bad, &pivot))
+    g_assert_not_reached ();   /* validated */
+  double kappa[MSR_SIM_MAX_SCENARIOS], share_sum, beta[MSR_SIM_MAX_SCENARIOS], cum[MSR_SIM_MAX_SCENARIOS];
+  propensity_scales (o, kappa, &share_sum);
+  Stream su;
+  stream_init (&su, o->seed, STREAM_USERS);
+  g_autofree double *z = g_new (double, (gsize) S * k);
+  g_autofree double *theta = g_new (double, (gsize) S * k);
+  float *uv = g_new (float, (gsize) U * D);
+  for (guint u = 0; u < U; u++)
+    {
+      draw_user (o, chol, kappa, share_sum, &su, z, theta, beta, cum);
+      float *row = uv + (gsize) u * D;
+      for (guint s = 0; s < S; s++)
+        row[s] = (float) beta[s];
+      for (gsize i = 0; i < (gsize) S * k; i++)
+        row[S + i] = (float) theta[i];
+    }
+  float *sv = g_new0 (float, (gsize) S * D);
+  for (guint s = 0; s < S; s++)
+    {
+      for (guint t = 0; t < S; t++)
+        sv[(gsize) s * D + t] = (float) chol[s * S + t];
+      sv[(gsize) s * D + S] = (float) o->alpha[s];
+    }
+  *user_vectors = uv;
+  *scenario_vectors = sv;
+  *dim_out = D;
+  return TRUE;
+}
+
+gboolean
+msr_sim_write_planted_knowledge (const char *dir, const MsrSimOptions *o, GError **error)
+{
+  g_autofree float *uv = NULL, *sv = NULL;
+  guint D;
+  if (!msr_sim_planted_vectors (o, &uv, &sv, &D, error))
+    return FALSE;
+  const guint S = o->n_scenarios, U = o->n_users;
+  g_autofree char *path = g_build_filename (dir, MSR_KNOWLEDGE_FILE, NULL);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (path, MSR_KNOWLEDGE_READ_WRITE, error);
+  if (k == NULL)
+    return FALSE;
+  g_autofree char *source = g_strdup_printf ("simulated world, seed %" G_GUINT64_FORMAT, o->seed);
+  MsrKnowledgeImport info = { .kind = (char *) "derived", .source = source, .llm = (char *) "planted" };
+  gint64 im = msr_knowledge_begin_import (k, &info, error);
+  if (im == 0)
+    return FALSE;
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree MsrKnowledgeEntry *entries = g_new0 (MsrKnowledgeEntry, U + S);
+  for (guint i = 0; i < U + S; i++)
+    {
+      const gboolean user = i < U;
+      char *key = user ? g_strdup_printf ("u%u", i + 1) : g_strdup (msr_sim_options_get_name (o, i - U));
+      char *text = user
+        ? g_strdup_printf ("Planted knowledge of user %s: the propensities and tastes the simulated world drew "
+                           "for this user (an oracle, not an LLM).", key)
+        : g_strdup_printf ("Planted knowledge of scenario %s: its row of the planted correlation's Cholesky "
+                           "factor and its signal strength α = %.2f (an oracle, not an LLM).", key, o->alpha[i - U]);
+      g_ptr_array_add (keys, key);
+      g_ptr_array_add (texts, text);
+      entries[i] = (MsrKnowledgeEntry) { .level = user ? MSR_KNOWLEDGE_USER : MSR_KNOWLEDGE_SCENARIO, .key = key,
+                                         .source = (char *) "planted", .response = text, .llm = (char *) "planted" };
+    }
+  if (!msr_knowledge_add_entries (k, im, entries, U + S, NULL, NULL, error))
+    return FALSE;
+  g_autofree char *params = g_strdup_printf ("{\"layout\": \"users: beta (S), theta (S x k); scenarios: "
+                                             "Cholesky row (S), alpha, zeros\", \"S\": %u, \"k\": %u}",
+                                             S, o->latent_dim);
+  MsrKnowledgeEncoder enc = { .name = (char *) "planted", .kind = (char *) "imported", .dim = D, .params = params };
+  if (!msr_knowledge_put_encoder (k, &enc, error))
+    return FALSE;
+  g_autofree gint64 *ids = g_new (gint64, U + S);
+  g_autofree float *vectors = g_new (float, (gsize) (U + S) * D);
+  for (guint i = 0; i < U + S; i++)
+    {
+      g_autoptr(MsrKnowledgeEntry) e = msr_knowledge_get_entry (k, entries[i].level, entries[i].key, "planted", error);
+      if (e == NULL)
+        {
+          if (error && *error == NULL)
+            g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: the planted entry of '%s' was not stored", path,
+                         entries[i].key);
+          return FALSE;
+        }
+      ids[i] = e->id;
+      memcpy (vectors + (gsize) i * D, i < U ? uv + (gsize) i * D : sv + (gsize) (i - U) * D, D * sizeof (float));
+    }
+  return msr_knowledge_put_embeddings (k, "planted", ids, vectors, U + S, error) &&
+         msr_knowledge_finish_import (k, im, NULL, error);
 }
 
 /* ---- reading the truth --------------------------------------------------- */

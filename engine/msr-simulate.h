@@ -76,6 +76,25 @@ gboolean msr_sim_write_project         (const char          *dir,
                                         GCancellable        *cancellable,
                                         GError             **error);
 
+/* ---- planted knowledge ------------------------------------------------------ */
+
+/* What an oracle LLM would know: per user (u1 … uU, as in interactions.csv)
+ * the vector [β_{u,1..S}, θ_{u,1} … θ_{u,S}] of the user's planted
+ * propensities and tastes, and per scenario the vector [L_s (its row of the
+ * Cholesky factor of C), α_s], zero-padded to the same width
+ * D = S·(1 + k). The same draws as msr_sim_write_project makes. */
+gboolean msr_sim_planted_vectors       (const MsrSimOptions *opts,
+                                        float              **user_vectors,
+                                        float              **scenario_vectors,
+                                        guint               *dim,
+                                        GError             **error);
+/* Writes the planted vectors into the knowledge store of the simulated
+ * project in dir (creating it), as user and scenario entries of source
+ * "planted" with the encoder "planted" (kind "imported"). */
+gboolean msr_sim_write_planted_knowledge (const char          *dir,
+                                          const MsrSimOptions *opts,
+                                          GError             **error);
+
 /* ---- the planted truth, read back ---------------------------------------- */
 
 typedef struct {

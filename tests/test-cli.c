@@ -501,6 +501,78 @@ test_project_simulated (void)
   msr_test_rm_rf (tmp);
 }
 
+/* The knowledge verbs on the real MovieLens knowledge, then LLM4MSR. */
+static void
+test_knowledge_verbs (void)
+{
+  MSR_TEST_REQUIRE_SHARED (ml, "movielens-100k");
+  MSR_TEST_REQUIRE_SHARED (users_csv, "llm-knowledge-ml100k/users_structured_100k.csv");
+  MSR_TEST_REQUIRE_SHARED (movies_csv, "llm-knowledge-ml100k/movies_structured_100K.csv");
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *proj = g_build_filename (tmp, "ml", NULL);
+  g_autoptr(JsonParser) keep = NULL;
+  g_auto(Run) init = { 0 };
+  run_cli (&init, "project", "init", proj, "--movielens-100k", ml, NULL);
+  g_assert_cmpint (init.status, ==, 0);
+
+  /* Training with LLM4MSR before there is knowledge says what to do. */
+  g_autofree char *model = g_build_filename (tmp, "star-llm4msr.safetensors", NULL);
+  g_auto(Run) early = { 0 };
+  run_cli (&early, "train", proj, "--backbone", "star", "--llm4msr", "--out", model, "-q", NULL);
+  g_assert_cmpint (early.status, ==, 1);
+  g_assert_nonnull (strstr (early.err, "no knowledge store"));
+
+  g_auto(Run) u = { 0 };
+  run_cli (&u, "knowledge", "import", proj, users_csv, "--level", "user", "--key-column", "user_id",
+           "--text-column", "user_profile", "--llm", "gpt-4o-mini", "--json", NULL);
+  g_assert_cmpint (u.status, ==, 0);
+  JsonObject *ou = parse_object (u.out, &keep);
+  g_assert_cmpint (json_object_get_int_member (ou, "added"), ==, 942);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (ou, "missing_keys"), 0), ==, "685");
+  g_auto(Run) m = { 0 };
+  run_cli (&m, "knowledge", "import", proj, movies_csv, "--level", "item", "--key-column", "movie_id",
+           "--text-column", "movie_info", "--llm", "gpt-4o-mini", NULL);
+  g_assert_cmpint (m.status, ==, 0);
+  g_assert_nonnull (strstr (m.out, "91 of the dataset's keys have no text"));
+
+  g_auto(Run) e = { 0 };
+  run_cli (&e, "knowledge", "encode", proj, "--dim", "32", NULL);
+  g_assert_cmpint (e.status, ==, 0);
+  g_assert_nonnull (strstr (e.out, "Encoded 2531 texts into 32-dimensional vectors (encoder 'tfidf-svd-32')"));
+  g_assert_nonnull (strstr (e.out, "Derived scenario knowledge for 5 scenarios"));
+  g_assert_nonnull (strstr (e.out, "llm:tfidf-svd-32"));
+  g_assert_nonnull (strstr (e.out, "data:click-rate"));
+
+  g_auto(Run) st = { 0 };
+  run_cli (&st, "knowledge", "status", proj, "--json", NULL);
+  g_assert_cmpint (st.status, ==, 0);
+  g_clear_object (&keep);
+  JsonObject *os = parse_object (st.out, &keep);
+  JsonObject *scen = json_object_get_object_member (json_object_get_object_member (os, "entries"), "scenario");
+  g_assert_cmpint (json_object_get_int_member (scen, "derived:item-descriptions"), ==, 5);
+  JsonObject *enc = json_array_get_object_element (json_object_get_array_member (os, "encoders"), 0);
+  g_assert_cmpint (json_object_get_int_member (enc, "vectors"), ==, 2531 + 5);
+
+  g_auto(Run) sh = { 0 };
+  run_cli (&sh, "knowledge", "show", proj, "--scenario", "Family", NULL);
+  g_assert_cmpint (sh.status, ==, 0);
+  g_assert_nonnull (strstr (sh.out, "Derived from LLM item descriptions"));
+  g_assert_nonnull (strstr (sh.out, "Toy Story (1995)"));
+
+  g_auto(Run) tr = { 0 };
+  run_cli (&tr, "train", proj, "--backbone", "star", "--llm4msr", "--epochs", "1", "--out", model, "-q", NULL);
+  g_assert_cmpint (tr.status, ==, 0);
+  g_assert_nonnull (strstr (tr.out, "Trained star+llm4msr"));
+  g_auto(Run) ev = { 0 };
+  run_cli (&ev, "eval", proj, model, "--replicates", "0", "--json", NULL);
+  g_assert_cmpint (ev.status, ==, 0);
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "train", proj, "--backbone", "star", "--ablation", "shuffled", "--out", model, NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "need --llm4msr"));
+  msr_test_rm_rf (tmp);
+}
+
 static void
 test_data_fetch (void)
 {
@@ -685,6 +757,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/project/movielens", test_project_movielens);
   g_test_add_func ("/cli/project/csv-errors", test_project_csv_errors);
   g_test_add_func ("/cli/project/simulated", test_project_simulated);
+  g_test_add_func ("/cli/knowledge", test_knowledge_verbs);
   g_test_add_func ("/cli/data/fetch", test_data_fetch);
   g_test_add_func ("/cli/model/verbs", test_model_verbs);
   return g_test_run ();

@@ -1,0 +1,241 @@
+/* LLM4MSR end to end on a simulated world with planted knowledge: the
+ * planted vectors beat the same vectors shuffled across users; model files
+ * keep the meta networks and the knowledge they were trained with and
+ * refuse a store whose vectors changed; the generated layers the workbench
+ * shows are the ones the forward pass applies. */
+#include "config.h"
+#include "test-util.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "msr-knowledge.h"
+#include "msr-pipeline.h"
+#include "msr-simulate.h"
+
+static char *tmp_root;
+
+/* A small world with its planted knowledge; returns the project folder. */
+static char *
+planted_world (const char *name, guint64 n_rows, guint n_users)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_build_filename (tmp_root, name, NULL);
+  MsrSimOptions o;
+  msr_sim_options_init (&o);
+  o.seed = 7;
+  o.n_rows = n_rows;
+  o.n_users = n_users;
+  msr_sim_write_project (dir, &o, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  msr_sim_write_planted_knowledge (dir, &o, &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static double
+train_and_test_auc (MsrProject *project, const MsrDataset *ds, const MsrModelConfig *cfg, MsrModel **keep)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, cfg, 42, &error);
+  g_assert_no_error (error);
+  MsrTrainOptions opts;
+  msr_train_options_init (&opts);
+  opts.threads = 1;
+  g_autoptr(MsrTrainResult) res = msr_train (model, ds, &opts, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  MsrEvalOptions eo;
+  msr_eval_options_init (&eo);
+  eo.replicates = 0;
+  eo.record = FALSE;
+  eo.threads = 1;
+  g_autoptr(MsrEvaluation) ev = msr_pipeline_evaluate (project, ds, model, NULL, &eo, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  const MsrMetrics *overall = &ev->metrics->overall;
+  if (keep)
+    *keep = g_steal_pointer (&model);
+  return overall->auc;
+}
+
+/* Knowledge that carries the planted structure must beat the same vectors
+ * handed to the wrong users. */
+static void
+test_planted_beats_shuffled (void)
+{
+  g_autofree char *dir = planted_world ("planted", 40000, 800);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  MsrModelConfig cfg;
+  msr_model_config_init (&cfg, MSR_ARCH_STAR);
+  double plain = train_and_test_auc (project, ds, &cfg, NULL);
+  cfg.llm4msr = TRUE;
+  double planted = train_and_test_auc (project, ds, &cfg, NULL);
+  cfg.meta_shuffle_users = TRUE;
+  double shuffled = train_and_test_auc (project, ds, &cfg, NULL);
+  g_test_message ("STAR test AUC: alone %.4f, + LLM4MSR with planted knowledge %.4f, with it shuffled %.4f",
+                  plain, planted, shuffled);
+  g_assert_cmpfloat (planted, >, shuffled + 0.01);
+  g_assert_cmpfloat (planted, >, plain + 0.01);
+}
+
+/* The generated user layer of a row's user, applied by hand, is what the
+ * forward pass computes; the scenario layers have the widths asked for. */
+static void
+test_meta_weights (void)
+{
+  g_autofree char *dir = planted_world ("weights", 6000, 300);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  MsrModelConfig cfg;
+  msr_model_config_init (&cfg, MSR_ARCH_MMOE);
+  cfg.llm4msr = TRUE;
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, 3, &error);
+  g_assert_no_error (error);
+  /* Generators start near zero: give them weight so users differ. */
+  MsrParams *ps = msr_model_get_params (model);
+  MsrRng rng;
+  msr_rng_init (&rng, 5);
+  for (guint i = 0; i < msr_params_get_n (ps); i++)
+    {
+      MsrParam *p = msr_params_get (ps, i);
+      if (g_str_has_prefix (p->name, "llm4msr.") && strstr (p->name, "gen_"))
+        msr_param_init_normal (p, 0.05, &rng);
+    }
+
+  g_autoptr(MsrBatch) batch = msr_batch_new (model);
+  const guint32 rows[3] = { 0, 1, 2 };
+  msr_batch_fill (batch, ds, rows, 3);
+  g_autoptr(MsrGraph) g = msr_graph_new ();
+  msr_graph_set_training (g, FALSE);
+  MsrForward f = { 0 };
+  msr_model_forward (model, g, batch, &f);
+  const guint H = msr_model_get_repr_dim (model);
+  g_assert_cmpuint (msr_node_cols (f.h), ==, H);
+  const gint32 *ucodes = msr_dataset_get_field_codes (ds, msr_dataset_get_user_field (ds));
+  for (guint r = 0; r < 3; r++)
+    {
+      const char *user = msr_dataset_get_field_value (ds, msr_dataset_get_user_field (ds), ucodes[rows[r]]);
+      g_autofree float *w = NULL, *b = NULL;
+      guint out, in;
+      g_assert_true (msr_model_meta_user_layer (model, user, &w, &out, &in, &b, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (out, ==, H);
+      g_assert_cmpuint (in, ==, H);
+      const msr_real *h = msr_node_value (f.h_backbone) + (gsize) r * H;
+      const msr_real *hp = msr_node_value (f.h) + (gsize) r * H;
+      for (guint o = 0; o < H; o++)
+        {
+          double y = b[o];
+          for (guint i = 0; i < H; i++)
+            y += (double) w[(gsize) o * H + i] * h[i];
+          double want = (y > 0 ? y : 0) + h[o];   /* relu, then the residual */
+          g_assert_cmpfloat_with_epsilon (hp[o], want, 1e-4 * (1 + fabs (want)));
+        }
+    }
+  /* Two users' layers differ; an unknown user gets the learned one. */
+  g_autofree float *w1 = NULL, *w2 = NULL, *wu = NULL, *b1 = NULL, *b2 = NULL, *bu = NULL;
+  guint o1, i1;
+  g_assert_true (msr_model_meta_user_layer (model, "u1", &w1, &o1, &i1, &b1, &error));
+  g_assert_true (msr_model_meta_user_layer (model, "u2", &w2, &o1, &i1, &b2, &error));
+  g_assert_true (msr_model_meta_user_layer (model, "nobody", &wu, &o1, &i1, &bu, &error));
+  g_assert_true (memcmp (w1, w2, (gsize) o1 * i1 * sizeof (float)) != 0);
+  g_assert_true (memcmp (w1, wu, (gsize) o1 * i1 * sizeof (float)) != 0);
+  g_assert_cmpuint (msr_model_meta_scenario_n_layers (model), ==, 2);
+  g_autofree float *sw = NULL, *sb = NULL;
+  guint so, si;
+  g_assert_true (msr_model_meta_scenario_layer (model, 0, 1, &sw, &so, &si, &sb, &error));
+  g_assert_cmpuint (so, ==, 1);
+  g_assert_cmpuint (si, ==, 32);
+  g_assert_false (msr_model_meta_scenario_layer (model, 0, 2, &sw, &so, &si, &sb, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+}
+
+/* Files keep the meta networks and their knowledge, and refuse a store
+ * whose vectors changed. */
+static void
+test_files_and_knowledge (void)
+{
+  g_autofree char *dir = planted_world ("files", 6000, 300);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  MsrModelConfig cfg;
+  msr_model_config_init (&cfg, MSR_ARCH_SHARED_BOTTOM);
+  cfg.llm4msr = TRUE;
+  cfg.meta_user_on_scenario = TRUE;
+  cfg.meta_rank = 4;
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, 9, &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (dir, "sb.safetensors", NULL);
+  g_assert_true (msr_model_save (model, path, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autoptr(MsrModel) back = msr_pipeline_load_model (project, path, &error);
+  g_assert_no_error (error);
+  const MsrModelConfig *c = msr_model_get_config (back);
+  g_assert_true (c->llm4msr && c->meta_user_on_scenario);
+  g_assert_cmpuint (c->meta_rank, ==, 4);
+  g_assert_cmpuint (c->knowledge_dim, ==, 5 * (1 + 8));
+  g_assert_nonnull (strstr (msr_model_get_knowledge_json (back), "\"encoder\":\"planted\""));
+  gsize n1, n2;
+  g_autofree double *s1 = msr_score (model, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), 1, 512, &n1, NULL, NULL, NULL,
+                                     NULL, &error);
+  g_autofree double *s2 = msr_score (back, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), 1, 512, &n2, NULL, NULL, NULL,
+                                     NULL, &error);
+  g_assert_cmpuint (n1, ==, n2);
+  for (gsize i = 0; i < n1; i++)
+    g_assert_cmpfloat (s1[i], ==, s2[i]);
+
+  /* Other vectors in the store: the model is refused, by name. */
+  {
+    g_autofree char *store = g_build_filename (dir, MSR_KNOWLEDGE_FILE, NULL);
+    g_autoptr(MsrKnowledge) k = msr_knowledge_open (store, MSR_KNOWLEDGE_READ_WRITE, &error);
+    g_autoptr(MsrKnowledgeVectors) v = msr_knowledge_get_vectors (k, MSR_KNOWLEDGE_USER, "planted", NULL, &error);
+    g_assert_no_error (error);
+    v->vectors[0] += 0.5f;
+    g_assert_true (msr_knowledge_put_embeddings (k, "planted", v->entry_ids, v->vectors, 1, &error));
+  }
+  g_assert_null (msr_pipeline_load_model (project, path, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, "user vectors"));
+  g_clear_error (&error);
+
+  /* Without a store the model carries its own vectors. */
+  g_autofree char *store = g_build_filename (dir, MSR_KNOWLEDGE_FILE, NULL);
+  g_assert_cmpint (g_unlink (store), ==, 0);
+  g_autoptr(MsrModel) alone = msr_pipeline_load_model (project, path, &error);
+  g_assert_no_error (error);
+  /* ... but a new LLM4MSR model cannot be made without knowledge. */
+  g_assert_null (msr_pipeline_new_model (project, ds, &cfg, 9, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "no knowledge store"));
+  g_clear_error (&error);
+
+  /* Settings that cannot go together. */
+  MsrModelConfig bad;
+  msr_model_config_init (&bad, MSR_ARCH_STAR);
+  bad.meta_shuffle_users = TRUE;
+  g_assert_null (msr_model_new_for_dataset (&bad, ds, 1, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "need LLM4MSR"));
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_test_init (&argc, &argv, NULL);
+  tmp_root = g_dir_make_tmp ("msr-llm4msr-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_test_add_func ("/llm4msr/meta-weights", test_meta_weights);
+  g_test_add_func ("/llm4msr/files-and-knowledge", test_files_and_knowledge);
+  g_test_add_func ("/llm4msr/planted-beats-shuffled", test_planted_beats_shuffled);
+  int ret = g_test_run ();
+  msr_test_rm_rf (tmp_root);
+  return ret;
+}
