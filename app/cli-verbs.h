@@ -17,3 +17,4 @@ int cli_knowledge_import (int argc, char **argv);
 int cli_knowledge_status (int argc, char **argv);
 int cli_knowledge_encode (int argc, char **argv);
 int cli_knowledge_show (int argc, char **argv);
+int cli_study        (int argc, char **argv);

@@ -31,6 +31,7 @@ static const Verb verbs[] = {
   { "knowledge", "status", cli_knowledge_status, "what the knowledge store holds: texts, encoders, imports" },
   { "knowledge", "encode", cli_knowledge_encode, "vectors for the texts, derived scenario knowledge, correlation matrices" },
   { "knowledge", "show", cli_knowledge_show, "the knowledge text of one user, item or scenario" },
+  { NULL, "study", cli_study, "every backbone with and without LLM4MSR and its ablations, over seeds" },
 };
 
 static void

@@ -1045,22 +1045,33 @@ backward_node (MsrGraph *g, MsrNode *n)
 
     case OP_OUTER:
       {
+        /* Per row, dy is a P × Q matrix D: da = D·b and db = Dᵀ·a. Plain
+         * loops over restrict pointers, so both vectorise. */
         const gsize P = a->cols, Q = b->cols;
         for (gsize r = 0; r < R; r++)
           {
-            const msr_real *d = dy + r * P * Q;
-            for (gsize t = 0; t < P; t++)
+            const msr_real *restrict d = dy + r * P * Q;
+            const msr_real *restrict br = b->val + r * Q, *restrict ar = a->val + r * P;
+            if (a->grad)
               {
-                double dot = 0;
-                const msr_real at = a->val[r * P + t];
-                for (gsize j = 0; j < Q; j++)
+                msr_real *restrict ga = a->grad + r * P;
+                for (gsize t = 0; t < P; t++)
                   {
-                    dot += d[t * Q + j] * b->val[r * Q + j];
-                    if (b->grad)
-                      b->grad[r * Q + j] += d[t * Q + j] * at;
+                    msr_real dot = 0;
+                    for (gsize j = 0; j < Q; j++)
+                      dot += d[t * Q + j] * br[j];
+                    ga[t] += dot;
                   }
-                if (a->grad)
-                  a->grad[r * P + t] += (msr_real) dot;
+              }
+            if (b->grad)
+              {
+                msr_real *restrict gb = b->grad + r * Q;
+                for (gsize t = 0; t < P; t++)
+                  {
+                    const msr_real at = ar[t];
+                    for (gsize j = 0; j < Q; j++)
+                      gb[j] += d[t * Q + j] * at;
+                  }
               }
           }
         break;
