@@ -2,6 +2,8 @@
 #include "config.h"
 #include "msr-encoder.h"
 #include "msr-rng.h"
+#include "msr-lapack.h"
+#include "msr-linalg.h"
 
 #include <cblas.h>
 #include <json-glib/json-glib.h>
@@ -10,20 +12,6 @@
 #include <string.h>
 
 #define MAX_POWER_ITERATIONS 32
-
-/* LAPACK from libopenblas (there is no lapacke.h here). The trailing
- * size_t are gfortran's hidden lengths of the character arguments. */
-extern void sgeqrf_ (const blasint *m, const blasint *n, float *a, const blasint *lda, float *tau,
-                     float *work, const blasint *lwork, blasint *info);
-extern void sorgqr_ (const blasint *m, const blasint *n, const blasint *k, float *a, const blasint *lda,
-                     const float *tau, float *work, const blasint *lwork, blasint *info);
-extern void dgesdd_ (const char *jobz, const blasint *m, const blasint *n, double *a, const blasint *lda,
-                     double *s, double *u, const blasint *ldu, double *vt, const blasint *ldvt,
-                     double *work, const blasint *lwork, blasint *iwork, blasint *info, size_t jobz_len);
-extern void dgesvd_ (const char *jobu, const char *jobvt, const blasint *m, const blasint *n, double *a,
-                     const blasint *lda, double *s, double *u, const blasint *ldu, double *vt,
-                     const blasint *ldvt, double *work, const blasint *lwork, blasint *info,
-                     size_t jobu_len, size_t jobvt_len);
 
 /* ---- stop lists (docs/ENCODER.md §2; sorted by bytes for bsearch) ---------- */
 
@@ -478,39 +466,13 @@ orthonormalise (float *a, guint m, guint l, GError **error)
 }
 
 /* The thin SVD of the l × V column-major b (l ≤ V): s (l) and vt (l × V,
- * column-major, ldvt = l). dgesdd first; dgesvd when it does not converge. */
+ * column-major, ldvt = l). Column-major b is row-major bᵀ (V × l), whose
+ * left singular vectors (row-major V × l) are exactly b's vt in that
+ * layout. */
 static gboolean
 small_svd (const double *b, guint l, guint V, double *s, double *vt, GError **error)
 {
-  const blasint bm = (blasint) l, bn = (blasint) V, query = -1;
-  blasint info = 0;
-  const gsize size = (gsize) l * V;
-  g_autofree double *a = g_memdup2 (b, size * sizeof (double));
-  g_autofree double *u = g_new (double, (gsize) l * l);
-  g_autofree blasint *iwork = g_new (blasint, 8 * (gsize) l);
-  double w = 0;
-  dgesdd_ ("S", &bm, &bn, a, &bm, s, u, &bm, vt, &bm, &w, &query, iwork, &info, 1);
-  if (info != 0)
-    return lapack_error (error, "dgesdd", info);
-  blasint lwork = (blasint) w + 1;
-  g_autofree double *work = g_new (double, lwork);
-  dgesdd_ ("S", &bm, &bn, a, &bm, s, u, &bm, vt, &bm, work, &lwork, iwork, &info, 1);
-  if (info < 0)
-    return lapack_error (error, "dgesdd", info);
-  if (info == 0)
-    return TRUE;
-
-  memcpy (a, b, size * sizeof (double));
-  dgesvd_ ("S", "S", &bm, &bn, a, &bm, s, u, &bm, vt, &bm, &w, &query, &info, 1, 1);
-  if (info != 0)
-    return lapack_error (error, "dgesvd", info);
-  lwork = (blasint) w + 1;
-  g_free (work);
-  work = g_new (double, lwork);
-  dgesvd_ ("S", "S", &bm, &bn, a, &bm, s, u, &bm, vt, &bm, work, &lwork, &info, 1, 1);
-  if (info != 0)
-    return lapack_error (error, "dgesvd", info);
-  return TRUE;
+  return msr_linalg_svd (b, V, l, s, vt, NULL, error);
 }
 
 /* Standard normal draws: Marsaglia's polar method on msr_rng_uniform, both

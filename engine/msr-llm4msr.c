@@ -48,11 +48,16 @@ typedef struct {
   MetaLayer  user;
   guint      n_scen;                /* layers of the scenario branch */
   MetaLayer  scen[MSR_MAX_LAYERS + 1];
+  gboolean   use_mean_user;         /* explain: the population's layer for every row */
+  msr_real  *mean_q;                /* d_q, while use_mean_user */
 } Meta;
 
 void
-msr_llm4msr_free (gpointer meta)
+msr_llm4msr_free (gpointer data)
 {
+  Meta *meta = data;
+  if (meta)
+    g_free (meta->mean_q);
   g_free (meta);
 }
 
@@ -170,11 +175,22 @@ msr_llm4msr_build (MsrModel *m, MsrRng *rng, GError **error)
 
 /* ---- forward --------------------------------------------------------------- */
 
-/* x·W(q)ᵀ + b(q) for every row, each with its own q. */
+/* x·W(q)ᵀ + b(q) for every row, each with its own q (or, with fixed_q,
+ * that one q for every row). */
 static MsrNode *
-meta_apply (MsrGraph *g, const MetaLayer *l, MsrNode *k, MsrNode *x)
+meta_apply (MsrGraph *g, const MetaLayer *l, MsrNode *k, MsrNode *x, const msr_real *fixed_q)
 {
-  MsrNode *q = msr_g_relu (g, msr_g_linear (g, k, msr_g_param (g, l->compress_w), msr_g_param (g, l->compress_b)));
+  MsrNode *q;
+  if (fixed_q)
+    {
+      const gsize B = msr_node_rows (x), dq = l->compress_b->size;
+      g_autofree msr_real *rows = g_new (msr_real, B * dq);
+      for (gsize r = 0; r < B; r++)
+        memcpy (rows + r * dq, fixed_q, dq * sizeof (msr_real));
+      q = msr_g_constant (g, B, dq, rows);
+    }
+  else
+    q = msr_g_relu (g, msr_g_linear (g, k, msr_g_param (g, l->compress_w), msr_g_param (g, l->compress_b)));
   MsrNode *y;
   if (l->rank == 0)
     y = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, q, x), msr_g_param (g, l->gen_w), NULL),
@@ -237,7 +253,7 @@ msr_llm4msr_user_layer (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
       MsrNode *parts[2] = { k, scenario_rows (m, g, b) };
       k = msr_g_concat (g, parts, 2);
     }
-  MsrNode *y = msr_g_relu (g, meta_apply (g, &meta->user, k, h));
+  MsrNode *y = msr_g_relu (g, meta_apply (g, &meta->user, k, h, meta->use_mean_user ? meta->mean_q : NULL));
   return m->cfg.meta_residual ? msr_g_add (g, y, h) : y;
 }
 
@@ -251,7 +267,7 @@ msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNod
   MsrNode *a = h;
   for (guint l = 0; l < meta->n_scen; l++)
     {
-      a = meta_apply (g, &meta->scen[l], k, a);
+      a = meta_apply (g, &meta->scen[l], k, a, NULL);
       if (l + 1 < meta->n_scen)
         a = msr_g_relu (g, a);
     }
@@ -521,4 +537,128 @@ msr_model_meta_scenario_layer (MsrModel *m, guint scenario, guint layer, float *
   *rows = meta->scen[layer].out;
   *cols = meta->scen[layer].in;
   return TRUE;
+}
+
+/* ---- for explaining ---------------------------------------------------------- */
+
+/* The layer's weight (out × in) for a given q (double). */
+static void
+layer_weight_for_q (const MetaLayer *l, guint dq, const double *q, double *w)
+{
+  if (l->rank == 0)
+    {
+      generate (l->gen_w, l->base_w, l->out, dq, l->in, q, w);
+      return;
+    }
+  g_autofree double *u = g_new (double, (gsize) l->rank * l->in);
+  g_autofree double *v = g_new (double, (gsize) l->out * l->rank);
+  generate (l->gen_u, l->base_u, l->rank, dq, l->in, q, u);
+  generate (l->gen_v, l->base_v, l->out, dq, l->rank, q, v);
+  for (guint o = 0; o < l->out; o++)
+    for (guint i = 0; i < l->in; i++)
+      {
+        double acc = 0;
+        for (guint r = 0; r < l->rank; r++)
+          acc += v[(gsize) o * l->rank + r] * u[(gsize) r * l->in + i];
+        w[(gsize) o * l->in + i] = acc;
+      }
+}
+
+gboolean
+msr_llm4msr_generated_part (MsrModel *m, int scenario, const float *user_key, double **part, guint *rows,
+                            guint *cols)
+{
+  Meta *meta = m->meta;
+  if (meta == NULL)
+    return FALSE;
+  const MetaLayer *l;
+  g_autofree float *k = g_new0 (float, 2 * meta->dim);
+  guint k_dim = meta->dim;
+  if (scenario < 0)
+    {
+      if (!meta->user_level || user_key == NULL)
+        return FALSE;
+      l = &meta->user;
+      memcpy (k, user_key, meta->dim * sizeof (float));
+      if (m->cfg.meta_user_on_scenario)
+        {
+          /* Conditioned on the scenario: take the mean scenario vector. */
+          for (guint s = 0; s < m->n_scenarios; s++)
+            for (guint j = 0; j < meta->dim; j++)
+              k[meta->dim + j] += (float) (meta->scenario_knowledge->value[(gsize) s * meta->dim + j] / m->n_scenarios);
+          k_dim = 2 * meta->dim;
+        }
+    }
+  else
+    {
+      if (!meta->scenario_level || (guint) scenario >= m->n_scenarios)
+        return FALSE;
+      l = &meta->scen[0];
+      copy_row (meta->scenario_knowledge, (gsize) scenario, meta->dim, k);
+    }
+  const guint dq = m->cfg.meta_dq;
+  g_autofree double *q = g_new (double, dq);
+  g_autofree double *zero = g_new0 (double, dq);
+  compress (l, k, k_dim, dq, q);
+  g_autofree double *w = g_new (double, (gsize) l->out * l->in);
+  double *w0 = g_new (double, (gsize) l->out * l->in);
+  layer_weight_for_q (l, dq, q, w);
+  layer_weight_for_q (l, dq, zero, w0);
+  for (gsize i = 0; i < (gsize) l->out * l->in; i++)
+    w0[i] = w[i] - w0[i];
+  *part = w0;
+  *rows = l->out;
+  *cols = l->in;
+  return TRUE;
+}
+
+guint *
+msr_llm4msr_known_users (MsrModel *m, guint *n)
+{
+  Meta *meta = m->meta;
+  *n = 0;
+  if (meta == NULL || meta->user_known == NULL)
+    return NULL;
+  g_autoptr(GArray) codes = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint c = 0; c < meta->user_known->size; c++)
+    if (meta->user_known->value[c] > 0.5)
+      g_array_append_val (codes, c);
+  *n = codes->len;
+  return (guint *) g_array_free (g_steal_pointer (&codes), FALSE);
+}
+
+void
+msr_llm4msr_use_mean_user (MsrModel *m, gboolean mean)
+{
+  Meta *meta = m->meta;
+  if (meta == NULL || !meta->user_level)
+    return;
+  meta->use_mean_user = mean;
+  if (!mean || meta->mean_q != NULL)
+    return;
+  /* The mean of q over the users with a vector (the unknown user too when
+   * none has one). */
+  const guint dq = m->cfg.meta_dq, d = meta->dim;
+  const guint k_dim = m->cfg.meta_user_on_scenario ? 2 * d : d;
+  g_autofree double *acc = g_new0 (double, dq);
+  g_autofree double *q = g_new (double, dq);
+  g_autofree float *k = g_new0 (float, k_dim);
+  guint n = 0;
+  for (guint c = 0; c < meta->user_known->size; c++)
+    {
+      if (meta->user_known->value[c] <= 0.5)
+        continue;
+      copy_row (meta->user_knowledge, c, d, k);
+      for (guint s = 0; k_dim > d && s < m->n_scenarios; s++)
+        for (guint j = 0; j < d; j++)
+          k[d + j] += (float) (meta->scenario_knowledge->value[(gsize) s * d + j] / m->n_scenarios);
+      compress (&meta->user, k, k_dim, dq, q);
+      for (guint t = 0; t < dq; t++)
+        acc[t] += q[t];
+      n++;
+      memset (k + d, 0, (k_dim - d) * sizeof (float));
+    }
+  meta->mean_q = g_new (msr_real, dq);
+  for (guint t = 0; t < dq; t++)
+    meta->mean_q[t] = (msr_real) (n ? acc[t] / n : 0);
 }

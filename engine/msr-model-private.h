@@ -129,6 +129,16 @@ MsrNode  *msr_llm4msr_user_layer     (MsrModel *m, MsrGraph *g, const MsrBatch *
 /* z_m, the scenario branch's logit (NULL when that level is off). */
 MsrNode  *msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
 double    msr_llm4msr_flops          (MsrModel *m);
+/* The knowledge-dependent part Σ_t q_t·gen of a layer (out × in, row-major)
+ * for a key vector: the user layer (scenario < 0) or layer 0 of the
+ * scenario branch for scenario s. FALSE when the model lacks that level. */
+gboolean  msr_llm4msr_generated_part (MsrModel *m, int scenario, const float *user_key, double **part, guint *rows,
+                                      guint *cols);
+/* Users with a knowledge vector (codes of the user field), and while
+ * "mean" is on, the user layer uses the mean compressed knowledge of
+ * those users for every row. */
+guint    *msr_llm4msr_known_users    (MsrModel *m, guint *n);
+void      msr_llm4msr_use_mean_user  (MsrModel *m, gboolean mean);
 /* Fills the knowledge buffers from kn (after build). */
 gboolean  msr_llm4msr_set_knowledge  (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
                                       GError **error);

@@ -9,7 +9,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "msr-explain.h"
 #include "msr-knowledge.h"
+#include "msr-linalg.h"
 #include "msr-pipeline.h"
 #include "msr-simulate.h"
 
@@ -225,6 +227,123 @@ test_files_and_knowledge (void)
   g_assert_nonnull (strstr (error->message, "need LLM4MSR"));
 }
 
+/* The views' numbers: SVD and PCA against known answers, the learned
+ * similarity, the users' map, and the user layer's effect. */
+static void
+test_explain (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* A rank-2 3 × 4 matrix with known singular values 5 and 2 (orthogonal
+   * rank-one parts). */
+  const double u1[3] = { 0.6, 0.8, 0 }, u2[3] = { 0, 0, 1 }, v1[4] = { 0.5, 0.5, 0.5, 0.5 },
+               v2[4] = { 0.5, -0.5, 0.5, -0.5 };
+  double a[12], s[3], u[9], vt[12];
+  for (guint i = 0; i < 3; i++)
+    for (guint j = 0; j < 4; j++)
+      a[i * 4 + j] = 5 * u1[i] * v1[j] + 2 * u2[i] * v2[j];
+  g_assert_true (msr_linalg_svd (a, 3, 4, s, u, vt, &error));
+  g_assert_cmpfloat_with_epsilon (s[0], 5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (s[1], 2, 1e-12);
+  g_assert_cmpfloat_with_epsilon (s[2], 0, 1e-12);
+  /* u Σ vt reproduces a. */
+  for (guint i = 0; i < 3; i++)
+    for (guint j = 0; j < 4; j++)
+      {
+        double r = 0;
+        for (guint k = 0; k < 3; k++)
+          r += u[i * 3 + k] * s[k] * vt[k * 4 + j];
+        g_assert_cmpfloat_with_epsilon (r, a[i * 4 + j], 1e-12);
+      }
+  /* PCA: points on a line y = 2x get all the variance on the first axis. */
+  double pts[10 * 2], scores[10], explained[1];
+  for (guint i = 0; i < 10; i++)
+    pts[i * 2] = i, pts[i * 2 + 1] = 2.0 * i;
+  g_assert_true (msr_linalg_pca (pts, 10, 2, 1, scores, explained, &error));
+  g_assert_cmpfloat_with_epsilon (explained[0], 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (scores[9] - scores[0], 9 * sqrt (5.0), 1e-9);
+
+  g_autofree char *dir = planted_world ("explain", 6000, 300);
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  MsrModelConfig cfg;
+  msr_model_config_init (&cfg, MSR_ARCH_STAR);
+  cfg.llm4msr = TRUE;
+  g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, 4, &error);
+  g_assert_no_error (error);
+  const guint S = msr_model_get_n_scenarios (model);
+
+  /* With generators at zero the population's layer is every user's. */
+  MsrParams *ps = msr_model_get_params (model);
+  for (guint i = 0; i < msr_params_get_n (ps); i++)
+    {
+      MsrParam *p = msr_params_get (ps, i);
+      if (g_str_has_prefix (p->name, "llm4msr.") && strstr (p->name, "gen_"))
+        msr_param_init_constant (p, 0);
+    }
+  gsize n;
+  g_autofree guint32 *rows = NULL;
+  g_autofree double *with = NULL, *without = NULL;
+  g_assert_true (msr_explain_user_effect (model, ds, "u5", MSR_SPLIT_MASK_ALL, &n, &rows, &with, &without, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, >, 0);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (with[i], ==, without[i]);
+  MsrRng rng;
+  msr_rng_init (&rng, 2);
+  for (guint i = 0; i < msr_params_get_n (ps); i++)
+    {
+      MsrParam *p = msr_params_get (ps, i);
+      if (g_str_has_prefix (p->name, "llm4msr.") && strstr (p->name, "gen_"))
+        msr_param_init_normal (p, 0.05, &rng);
+    }
+  g_clear_pointer (&rows, g_free);
+  g_clear_pointer (&with, g_free);
+  g_clear_pointer (&without, g_free);
+  g_assert_true (msr_explain_user_effect (model, ds, "u5", MSR_SPLIT_MASK_ALL, &n, &rows, &with, &without, &error));
+  double moved = 0;
+  for (gsize i = 0; i < n; i++)
+    moved += fabs (with[i] - without[i]);
+  g_assert_cmpfloat (moved, >, 1e-4);
+  g_assert_false (msr_explain_user_effect (model, ds, "nobody", MSR_SPLIT_MASK_ALL, &n, &rows, &with, &without,
+                                           &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_autofree char *what = NULL;
+  g_autofree double *learned = msr_explain_learned_correlation (model, ds, MSR_SPLIT_MASK (MSR_SPLIT_TRAIN), &what,
+                                                                NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (what, "generated meta layers"));
+  for (guint a = 0; a < S; a++)
+    {
+      g_assert_cmpfloat_with_epsilon (learned[a * S + a], 1.0, 1e-9);
+      for (guint b = 0; b < S; b++)
+        g_assert_cmpfloat_with_epsilon (learned[a * S + b], learned[b * S + a], 1e-12);
+    }
+
+  g_autoptr(MsrMetaUserMap) map = msr_explain_user_map (model, ds, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->n, ==, 300);
+  g_assert_cmpfloat (map->explained[0], >=, map->explained[1]);
+  g_assert_cmpfloat (map->explained[0] + map->explained[1], <=, 1.0 + 1e-9);
+  for (guint i = 0; i < map->n; i++)
+    g_assert_cmpint (map->dominant[i], <, (int) S);
+
+  float w[4] = { 3, 0, 0, 4 };
+  guint k;
+  g_autofree double *sv = msr_explain_singular_values (w, 2, 2, &k, &error);
+  g_assert_cmpuint (k, ==, 2);
+  g_assert_cmpfloat_with_epsilon (sv[0], 4, 1e-12);
+  g_assert_cmpfloat_with_epsilon (sv[1], 3, 1e-12);
+
+  /* A backbone alone has nothing of LLM4MSR's to show. */
+  MsrModelConfig plain;
+  msr_model_config_init (&plain, MSR_ARCH_DNN);
+  g_autoptr(MsrModel) dnn = msr_model_new_for_dataset (&plain, ds, 1, &error);
+  g_assert_null (msr_explain_learned_correlation (dnn, ds, MSR_SPLIT_MASK (MSR_SPLIT_TRAIN), NULL, NULL, &error));
+  g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -233,6 +352,7 @@ main (int argc, char *argv[])
   tmp_root = g_dir_make_tmp ("msr-llm4msr-XXXXXX", &error);
   g_assert_no_error (error);
   g_test_add_func ("/llm4msr/meta-weights", test_meta_weights);
+  g_test_add_func ("/llm4msr/explain", test_explain);
   g_test_add_func ("/llm4msr/files-and-knowledge", test_files_and_knowledge);
   g_test_add_func ("/llm4msr/planted-beats-shuffled", test_planted_beats_shuffled);
   int ret = g_test_run ();

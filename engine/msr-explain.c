@@ -1,0 +1,252 @@
+/* msr-explain.c: see msr-explain.h. */
+#include "config.h"
+#include "msr-explain.h"
+#include "msr-linalg.h"
+#include "msr-model-private.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Cosine similarity of S rows of width d (NaN for a zero row). */
+static double *
+cosine_rows (const double *v, guint S, gsize d)
+{
+  double *m = g_new (double, (gsize) S * S);
+  g_autofree double *norm = g_new0 (double, S);
+  for (guint a = 0; a < S; a++)
+    {
+      double s = 0;
+      for (gsize j = 0; j < d; j++)
+        s += v[a * d + j] * v[a * d + j];
+      norm[a] = sqrt (s);
+    }
+  for (guint a = 0; a < S; a++)
+    for (guint b = 0; b < S; b++)
+      {
+        double s = 0;
+        for (gsize j = 0; j < d && norm[a] > 0 && norm[b] > 0; j++)
+          s += v[a * d + j] * v[b * d + j];
+        m[(gsize) a * S + b] = norm[a] > 0 && norm[b] > 0 ? CLAMP (s / (norm[a] * norm[b]), -1.0, 1.0) : NAN;
+      }
+  return m;
+}
+
+double *
+msr_explain_learned_correlation (MsrModel *model, const MsrDataset *ds, guint split_mask, char **what,
+                                 GCancellable *cancellable, GError **error)
+{
+  MsrModel *m = model;
+  const guint S = m->n_scenarios;
+  if (m->meta && msr_model_meta_scenario_n_layers (m) > 0)
+    {
+      g_autofree double *rows = NULL;
+      gsize d = 0;
+      for (guint s = 0; s < S; s++)
+        {
+          g_autofree double *part = NULL;
+          guint r, c;
+          if (!msr_llm4msr_generated_part (m, (int) s, NULL, &part, &r, &c))
+            break;
+          if (rows == NULL)
+            {
+              d = (gsize) r * c;
+              rows = g_new (double, S * d);
+            }
+          memcpy (rows + s * d, part, d * sizeof (double));
+        }
+      if (rows != NULL)
+        {
+          if (what)
+            *what = g_strdup ("Learned: cosine similarity of the scenarios' generated meta layers (the "
+                              "knowledge-dependent part W_s − base of the scenario branch's first layer)");
+          return cosine_rows (rows, S, d);
+        }
+    }
+  if (m->cfg.arch == MSR_ARCH_STAR)
+    {
+      MsrParam *p = msr_params_lookup (m->params, "star.0.scenario_weight");
+      if (p != NULL && p->n_dims == 3)
+        {
+          const gsize d = p->size / S;
+          g_autofree double *rows = g_new (double, S * d);
+          for (gsize i = 0; i < S * d; i++)
+            rows[i] = p->value[i] - 1.0;
+          if (what)
+            *what = g_strdup ("Learned: cosine similarity of STAR's per-scenario weights of the first star layer "
+                              "(their departure from 1, the shared-only value)");
+          return cosine_rows (rows, S, d);
+        }
+    }
+  if ((m->cfg.arch == MSR_ARCH_MMOE || m->cfg.arch == MSR_ARCH_PLE) && ds != NULL)
+    {
+      g_autoptr(MsrInternals) in = msr_model_summarize_internals (m, ds, split_mask, cancellable, error);
+      if (in == NULL)
+        return NULL;
+      if (in->present[MSR_INTERNAL_GATES])
+        {
+          if (what)
+            *what = g_strdup_printf ("Learned: cosine similarity of the scenarios' mean %s gate vectors",
+                                     m->cfg.arch == MSR_ARCH_MMOE ? "MMoE" : "PLE (last level)");
+          return cosine_rows (in->mean[MSR_INTERNAL_GATES], S, in->width[MSR_INTERNAL_GATES]);
+        }
+    }
+  g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "a %s model has no per-scenario parameters or gates to "
+               "compare (LLM4MSR, STAR, MMoE and PLE have)", msr_arch_to_string (m->cfg.arch));
+  return NULL;
+}
+
+void
+msr_meta_user_map_free (MsrMetaUserMap *map)
+{
+  if (map == NULL)
+    return;
+  g_strfreev (map->users);
+  g_free (map->xy);
+  g_free (map->dominant);
+  g_free (map);
+}
+
+MsrMetaUserMap *
+msr_explain_user_map (MsrModel *model, const MsrDataset *ds, GCancellable *cancellable, GError **error)
+{
+  MsrModel *m = model;
+  guint n = 0;
+  g_autofree guint *codes = msr_llm4msr_known_users (m, &n);
+  if (codes == NULL || n < 3)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the model has no user-level meta layer over at least "
+                   "three users with knowledge");
+      return NULL;
+    }
+  MsrParam *uk = msr_params_lookup (m->params, "llm4msr.user_knowledge");
+  const guint dim = m->cfg.knowledge_dim;
+  g_autofree double *x = NULL;
+  gsize d = 0;
+  g_autofree float *key = g_new (float, dim);
+  for (guint i = 0; i < n; i++)
+    {
+      if ((i & 63) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      for (guint j = 0; j < dim; j++)
+        key[j] = (float) uk->value[(gsize) codes[i] * dim + j];
+      g_autofree double *part = NULL;
+      guint r, c;
+      if (!msr_llm4msr_generated_part (m, -1, key, &part, &r, &c))
+        {
+          g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the model has no user-level meta layer");
+          return NULL;
+        }
+      if (x == NULL)
+        {
+          d = (gsize) r * c;
+          x = g_new (double, n * d);
+        }
+      memcpy (x + i * d, part, d * sizeof (double));
+    }
+  g_autoptr(MsrMetaUserMap) map = g_new0 (MsrMetaUserMap, 1);
+  map->n = n;
+  map->xy = g_new (double, (gsize) n * 2);
+  if (!msr_linalg_pca (x, n, (guint) d, 2, map->xy, map->explained, error))
+    return NULL;
+  map->users = g_new0 (char *, n + 1);
+  map->dominant = g_new (int, n);
+  /* Dominant scenario: most training rows, from the dataset when given. */
+  g_autofree guint *counts = NULL;
+  const guint S = m->n_scenarios;
+  if (ds != NULL)
+    {
+      const guint U = msr_dataset_get_field_cardinality (ds, m->user_field);
+      counts = g_new0 (guint, (gsize) U * S);
+      const gint32 *uc = msr_dataset_get_field_codes (ds, m->user_field);
+      const guint16 *sc = msr_dataset_get_scenarios (ds);
+      const guint8 *sp = msr_dataset_get_splits (ds);
+      for (gsize r = 0; r < msr_dataset_get_n_rows (ds); r++)
+        if (sp[r] == MSR_SPLIT_TRAIN && uc[r] > 0 && (guint) uc[r] < U)
+          counts[(gsize) uc[r] * S + sc[r]]++;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      const char *value = msr_model_decode (m, m->user_field, (gint32) codes[i]);
+      map->users[i] = g_strdup (value ? value : "?");
+      map->dominant[i] = -1;
+      if (counts == NULL || value == NULL)
+        continue;
+      gint32 dc = msr_dataset_lookup_code (ds, m->user_field, value);
+      guint best = 0;
+      for (guint s = 0; dc > 0 && s < S; s++)
+        if (counts[(gsize) dc * S + s] > best)
+          best = counts[(gsize) dc * S + s], map->dominant[i] = (int) s;
+    }
+  return g_steal_pointer (&map);
+}
+
+double *
+msr_explain_singular_values (const float *w, guint rows, guint cols, guint *n, GError **error)
+{
+  g_autofree double *a = g_new (double, (gsize) rows * cols);
+  for (gsize i = 0; i < (gsize) rows * cols; i++)
+    a[i] = w[i];
+  const guint k = MIN (rows, cols);
+  double *s = g_new (double, k);
+  if (!msr_linalg_svd (a, rows, cols, s, NULL, NULL, error))
+    {
+      g_free (s);
+      return NULL;
+    }
+  *n = k;
+  return s;
+}
+
+gboolean
+msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const char *user, guint split_mask, gsize *n_out,
+                         guint32 **rows_out, double **with_out, double **without_out, GError **error)
+{
+  MsrModel *m = model;
+  if (m->meta == NULL || m->cfg.meta_no_user)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the model has no user-level meta layer");
+      return FALSE;
+    }
+  if (!msr_model_check_dataset (m, ds, error))
+    return FALSE;
+  const guint uf = m->user_field;
+  const gint32 code = msr_dataset_lookup_code (ds, uf, user);
+  if (code <= 0)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "no user '%s' in the dataset", user);
+      return FALSE;
+    }
+  const gint32 *uc = msr_dataset_get_field_codes (ds, uf);
+  const guint8 *sp = msr_dataset_get_splits (ds);
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize r = 0; r < msr_dataset_get_n_rows (ds); r++)
+    if (uc[r] == code && (split_mask & MSR_SPLIT_MASK (sp[r])))
+      {
+        guint32 r32 = (guint32) r;
+        g_array_append_val (rows, r32);
+      }
+  const gsize n = rows->len;
+  g_autofree double *with = g_new (double, MAX (n, 1)), *without = g_new (double, MAX (n, 1));
+  if (n > 0)
+    {
+      g_autoptr(MsrBatch) batch = msr_batch_new (m);
+      g_autoptr(MsrGraph) g = msr_graph_new ();
+      msr_graph_set_training (g, FALSE);
+      msr_batch_fill (batch, ds, (const guint32 *) rows->data, n);
+      for (int pass = 0; pass < 2; pass++)
+        {
+          msr_graph_reset (g);
+          msr_llm4msr_use_mean_user (m, pass == 1);
+          MsrNode *z = msr_model_forward (m, g, batch, NULL);
+          const msr_real *v = msr_node_value (z);
+          for (gsize i = 0; i < n; i++)
+            (pass == 0 ? with : without)[i] = v[i];
+        }
+      msr_llm4msr_use_mean_user (m, FALSE);
+    }
+  *n_out = n;
+  *rows_out = (guint32 *) g_array_free (g_steal_pointer (&rows), FALSE);
+  *with_out = g_steal_pointer (&with);
+  *without_out = g_steal_pointer (&without);
+  return TRUE;
+}

@@ -1,0 +1,50 @@
+/* msr-explain.h: what the workbench shows of a trained model's insides
+ * (method spec §7.2): the scenario similarity it learned, the users'
+ * generated meta layers in two dimensions, singular-value spectra, and the
+ * effect of the user-level meta layer on a user's predictions. */
+#pragma once
+
+#include "msr-model.h"
+#include "msr-train.h"
+
+G_BEGIN_DECLS
+
+/* S × S cosine similarity of what the model learned per scenario, and a
+ * sentence saying what that is (*what): LLM4MSR's generated scenario layer
+ * (its knowledge-dependent part, W_s − base, of the branch's first layer);
+ * else STAR's per-scenario weights of the first star layer (their
+ * departure from 1, the shared-only value); else MMoE's or PLE's mean gate
+ * vector per scenario over the rows of split_mask in ds. MSR_ERROR_INVALID
+ * when the model has none of these. */
+double  *msr_explain_learned_correlation (MsrModel *model, const MsrDataset *ds, guint split_mask, char **what,
+                                          GCancellable *cancellable, GError **error);
+
+/* The users' generated user-level layers, vec(W_u − base) for every user
+ * with a knowledge vector, projected on their first two principal axes. */
+typedef struct {
+  guint    n;
+  char   **users;          /* n, NULL-terminated: the dataset's user values */
+  double  *xy;             /* n × 2 */
+  double   explained[2];   /* share of the variance on each axis */
+  int     *dominant;       /* n: the scenario with most of the user's training rows, −1 if none */
+} MsrMetaUserMap;
+
+void            msr_meta_user_map_free (MsrMetaUserMap *map);
+MsrMetaUserMap *msr_explain_user_map   (MsrModel *model, const MsrDataset *ds, GCancellable *cancellable,
+                                        GError **error);
+
+/* The singular values (descending, min (rows, cols) of them) of a
+ * row-major weight matrix. */
+double  *msr_explain_singular_values (const float *w, guint rows, guint cols, guint *n, GError **error);
+
+/* One user's rows of split_mask in ds, scored twice: with the user's own
+ * generated layer, and with the population's (the layer of the mean
+ * compressed knowledge over the users with a vector: since W is affine in
+ * q, the mean layer). Logits, so Δ = with − without. */
+gboolean msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const char *user, guint split_mask,
+                                  gsize *n, guint32 **rows, double **logit_with, double **logit_without,
+                                  GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrMetaUserMap, msr_meta_user_map_free)
+
+G_END_DECLS
