@@ -15,6 +15,7 @@
 
 #include "lens-application.h"
 #include "lens-format.h"
+#include "lens-markdown.h"
 #include "lens-page.h"
 #include "lens-scenario-row.h"
 #include "lens-window.h"
@@ -262,6 +263,40 @@ test_format (void)
   g_assert_cmpstr (ml, ==, "55.4%");
   g_assert_cmpstr (one, ==, "100.0%");
   g_assert_cmpstr (nan_text, ==, "–");
+}
+
+/* LLM Markdown as Pango markup: the spans, escaping, and that every
+ * result parses (a label would show nothing otherwise). */
+static void
+test_markdown (void)
+{
+  struct { const char *md, *pango; } cases[] = {
+    { "## Overview\nLikes **bold** and *quiet* films.", "<span weight=\"bold\" size=\"large\">Overview</span>\n"
+      "Likes <b>bold</b> and <i>quiet</i> films." },
+    { "- **Genre**: Comedy, Drama  \n- Tags: <none> & more", "  • <b>Genre</b>: Comedy, Drama\n"
+      "  • Tags: &lt;none&gt; &amp; more" },
+    { "2*3*4 is not italic, snake_case_name neither", "2*3*4 is not italic, snake_case_name neither" },
+    { "an unmatched **star", "an unmatched **star" },
+    { "a\n\n\n\nb", "a\n\nb" },
+    { "`x < y`", "<tt>x &lt; y</tt>" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = lens_markdown_to_pango (cases[i].md);
+      g_assert_cmpstr (got, ==, cases[i].pango);
+      g_assert_true (pango_parse_markup (got, -1, 0, NULL, NULL, NULL, NULL));
+    }
+  /* A real profile, when the shared data is there. */
+  g_autofree char *path = msr_test_shared_path ("llm-knowledge-ml100k/users_structured_100k.csv");
+  if (path != NULL)
+    {
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_autofree char *markup = lens_markdown_to_pango (text);
+      g_autoptr(GError) error = NULL;
+      g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
 }
 
 static void
@@ -884,6 +919,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/ui/format", test_format);
+  g_test_add_func ("/ui/markdown", test_markdown);
   g_test_add_func ("/ui/window/greeter", test_greeter);
   g_test_add_func ("/ui/window/about-and-shortcuts", test_about_and_shortcuts);
   g_test_add_func ("/ui/window/state", test_window_state);
