@@ -1,7 +1,11 @@
 /* msr-explain.c: see msr-explain.h. */
 #include "config.h"
 #include "msr-explain.h"
+#include "msr-correlation.h"
+#include "msr-knowledge.h"
+#include "msr-knowledge-vectors.h"
 #include "msr-linalg.h"
+#include "msr-simulate.h"
 #include "msr-model-private.h"
 
 #include <math.h>
@@ -249,4 +253,161 @@ msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const char *user
   *with_out = g_steal_pointer (&with);
   *without_out = g_steal_pointer (&without);
   return TRUE;
+}
+
+/* ---- scenario correlations side by side ------------------------------------ */
+
+#define AGREEMENT_PERMUTATIONS 9999
+#define CLICK_RATE_MIN_ROWS 5
+
+static void
+matrix_free (MsrScenarioMatrix *m)
+{
+  g_free (m->source);
+  g_free (m->title);
+  g_free (m->note);
+  g_free (m->values);
+  g_free (m);
+}
+
+void
+msr_correlation_report_free (MsrCorrelationReport *r)
+{
+  if (r == NULL)
+    return;
+  g_strfreev (r->scenarios);
+  g_clear_pointer (&r->matrices, g_ptr_array_unref);
+  g_free (r->agreements);
+  if (r->texts)
+    for (guint s = 0; s < r->n_scenarios; s++)
+      g_free (r->texts[s]);
+  g_free (r->texts);
+  if (r->text_sources)
+    for (guint s = 0; s < r->n_scenarios; s++)
+      g_free (r->text_sources[s]);
+  g_free (r->text_sources);
+  g_free (r->learned_error);
+  g_free (r->knowledge_error);
+  g_free (r);
+}
+
+static void
+add_matrix (MsrCorrelationReport *r, const char *source, char *title, char *note, double *values)
+{
+  MsrScenarioMatrix *m = g_new0 (MsrScenarioMatrix, 1);
+  m->source = g_strdup (source);
+  m->title = title;
+  m->note = note;
+  m->values = values;
+  g_ptr_array_add (r->matrices, m);
+}
+
+/* The store's LLM matrices and scenario texts, or a reason in r. */
+static void
+read_knowledge (MsrCorrelationReport *r, const char *path, const char *const *names)
+{
+  const guint S = r->n_scenarios;
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    return;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (path, MSR_KNOWLEDGE_READ_ONLY, &error);
+  g_auto(GStrv) sources = k ? msr_knowledge_list_correlation_sources (k, &error) : NULL;
+  if (sources == NULL)
+    {
+      r->knowledge_error = g_strdup (error ? error->message : "the knowledge store cannot be read");
+      return;
+    }
+  for (guint i = 0; sources[i]; i++)
+    {
+      if (!g_str_has_prefix (sources[i], "llm:"))
+        continue;
+      double *m = msr_knowledge_get_correlation (k, sources[i], names, S, &error);
+      if (m == NULL)
+        continue;
+      add_matrix (r, sources[i], g_strdup_printf ("LLM: scenario knowledge (%s)", sources[i] + 4),
+                  g_strdup_printf ("Cosine similarity of the scenarios' knowledge vectors (encoder %s)",
+                                   sources[i] + 4), m);
+    }
+  for (guint s = 0; s < S; s++)
+    {
+      g_autoptr(MsrKnowledgeEntry) e = msr_knowledge_get_entry (k, MSR_KNOWLEDGE_SCENARIO, names[s], NULL, NULL);
+      if (e != NULL)
+        {
+          r->texts[s] = g_steal_pointer (&e->response);
+          r->text_sources[s] = g_steal_pointer (&e->source);
+        }
+    }
+}
+
+MsrCorrelationReport *
+msr_explain_correlations (const char *project_dir, const char *knowledge_path, MsrModel *model,
+                          const char *model_label, const MsrDataset *ds, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (ds != NULL, NULL);
+  const guint S = msr_dataset_get_n_scenarios (ds);
+  g_autoptr(MsrCorrelationReport) r = g_new0 (MsrCorrelationReport, 1);
+  r->n_scenarios = S;
+  r->scenarios = g_new0 (char *, S + 1);
+  for (guint s = 0; s < S; s++)
+    r->scenarios[s] = g_strdup (msr_dataset_get_scenario_name (ds, s));
+  r->matrices = g_ptr_array_new_with_free_func ((GDestroyNotify) matrix_free);
+  r->texts = g_new0 (char *, S);
+  r->text_sources = g_new0 (char *, S);
+  r->permutations = AGREEMENT_PERMUTATIONS;
+
+  read_knowledge (r, knowledge_path, (const char * const *) r->scenarios);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  double *click = msr_corr_click_rate (ds, MSR_SPLIT_MASK (MSR_SPLIT_TRAIN), CLICK_RATE_MIN_ROWS, NULL);
+  if (click)
+    add_matrix (r, "data:click-rate", g_strdup ("Data: users' click rates"),
+                g_strdup_printf ("Pearson correlation, across users with at least %d training rows in both "
+                                 "scenarios, of their click rates", CLICK_RATE_MIN_ROWS), click);
+  double *overlap = msr_corr_user_overlap (ds, MSR_SPLIT_MASK (MSR_SPLIT_TRAIN));
+  if (overlap)
+    add_matrix (r, "data:user-overlap", g_strdup ("Data: shared users"),
+                g_strdup ("Jaccard similarity of the scenarios' training users"), overlap);
+  if (project_dir && msr_sim_project_is_simulated (project_dir))
+    {
+      g_autoptr(MsrSimTruth) truth = msr_sim_truth_load (project_dir, NULL);
+      g_autoptr(MsrSimRecovery) rec = truth ? msr_sim_recovery_compute (truth, ds, NULL) : NULL;
+      if (rec)
+        add_matrix (r, "planted", g_strdup ("Planted: the simulated world's truth"),
+                    g_strdup ("The scenario correlation the generator drew the clicks from"),
+                    g_steal_pointer (&rec->planted));
+    }
+  if (model != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autofree char *what = NULL;
+      double *learned = msr_explain_learned_correlation (model, ds, MSR_SPLIT_MASK (MSR_SPLIT_TRAIN), &what,
+                                                         cancellable, &local);
+      if (learned)
+        add_matrix (r, "learned", g_strdup_printf ("Learned by %s", model_label ? model_label : "the model"),
+                    g_steal_pointer (&what), learned);
+      else if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+      else
+        r->learned_error = g_strdup (local->message);
+    }
+
+  const guint M = r->matrices->len;
+  r->agreements = g_new0 (MsrMatrixAgreement, MAX (M * (M - 1) / 2, 1));
+  for (guint a = 0; a < M; a++)
+    for (guint b = a + 1; b < M; b++)
+      {
+        if (g_cancellable_set_error_if_cancelled (cancellable, error))
+          return NULL;
+        MsrMatrixAgreement *ag = &r->agreements[r->n_agreements++];
+        ag->a = a;
+        ag->b = b;
+        const MsrScenarioMatrix *ma = r->matrices->pdata[a], *mb = r->matrices->pdata[b];
+        if (!msr_corr_mantel_full (ma->values, mb->values, S, MSR_CORR_PEARSON, AGREEMENT_PERMUTATIONS, 1,
+                                   &ag->r, &ag->p, &ag->pairs))
+          ag->r = ag->p = NAN;
+      }
+  return g_steal_pointer (&r);
 }

@@ -45,6 +45,51 @@ gboolean msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const c
                                   gsize *n, guint32 **rows, double **logit_with, double **logit_without,
                                   GError **error);
 
+/* ---- scenario correlations side by side ------------------------------------ */
+
+typedef struct {
+  char   *source;   /* "llm:tfidf-svd-64", "data:click-rate", "data:user-overlap", "learned", "planted" */
+  char   *title;
+  char   *note;     /* what it is, in a sentence */
+  double *values;   /* S × S, NaN = undefined */
+} MsrScenarioMatrix;
+
+typedef struct {
+  guint  a, b;      /* matrices compared */
+  guint  pairs;     /* off-diagonal scenario pairs both define */
+  double r, p;      /* Mantel: Pearson r, one-sided permutation p (NaN when undefined) */
+} MsrMatrixAgreement;
+
+typedef struct {
+  guint               n_scenarios;
+  char              **scenarios;       /* dataset order, NULL-terminated */
+  GPtrArray          *matrices;        /* MsrScenarioMatrix* */
+  guint               n_agreements;    /* every pair of matrices */
+  MsrMatrixAgreement *agreements;
+  guint               permutations;
+  char              **texts;           /* per scenario: the scenario-level knowledge text (Markdown) or NULL */
+  char              **text_sources;    /* per scenario: its source, or NULL */
+  char               *learned_error;   /* why no learned matrix, when a model was given */
+  char               *knowledge_error; /* why no LLM matrix, when the store cannot be read */
+} MsrCorrelationReport;
+
+void                  msr_correlation_report_free (MsrCorrelationReport *report);
+/* The project's scenario-correlation matrices: the LLM's (from the
+ * knowledge store at knowledge_path, when it exists), the data's (users'
+ * click rates and user overlap on the training rows, computed from ds),
+ * the planted one of a simulated project (project_dir), the one model
+ * learned (nullable), and the Mantel test between every two (9,999
+ * permutations, seed 1). A missing store or a model without per-scenario
+ * parameters is not an error: the report says why that matrix is absent. */
+MsrCorrelationReport *msr_explain_correlations (const char       *project_dir,
+                                                const char       *knowledge_path,
+                                                MsrModel         *model,
+                                                const char       *model_label,
+                                                const MsrDataset *ds,
+                                                GCancellable     *cancellable,
+                                                GError          **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrMetaUserMap, msr_meta_user_map_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrCorrelationReport, msr_correlation_report_free)
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "lens-window.h"
 #include "lens-export.h"
 #include "lens-backbones-page.h"
+#include "lens-correlations-page.h"
 #include "lens-overview-page.h"
 #include "lens-runs-page.h"
 #include "lens-seesaw-page.h"
@@ -69,6 +70,7 @@ static const PageInfo page_infos[] = {
   { "overview", "Overview", "view-grid-symbolic", lens_overview_page_new },
   { "backbones", "Backbones", "view-app-grid-symbolic", lens_backbones_page_new },
   { "seesaw", "Seesaw", "object-flip-vertical-symbolic", lens_seesaw_page_new },
+  { "correlations", "Scenario Correlations", "network-workgroup-symbolic", lens_correlations_page_new },
   { "runs", "Runs", "view-list-symbolic", lens_runs_page_new },
   { "train", "Train", "media-playback-start-symbolic", lens_train_page_new },
 };
