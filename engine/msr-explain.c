@@ -2,6 +2,7 @@
 #include "config.h"
 #include "msr-explain.h"
 #include "msr-correlation.h"
+#include "msr-metrics.h"
 #include "msr-knowledge.h"
 #include "msr-knowledge-vectors.h"
 #include "msr-linalg.h"
@@ -253,6 +254,57 @@ msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const char *user
   *with_out = g_steal_pointer (&with);
   *without_out = g_steal_pointer (&without);
   return TRUE;
+}
+
+double *
+msr_explain_user_aucs (const MsrDataset *ds, guint split_mask, const double *scores, gsize n, GError **error)
+{
+  const guint uf = msr_dataset_get_user_field (ds);
+  const guint U = msr_dataset_get_field_cardinality (ds, uf);
+  const gint32 *uc = msr_dataset_get_field_codes (ds, uf);
+  const guint8 *sp = msr_dataset_get_splits (ds), *labels = msr_dataset_get_labels (ds);
+  /* The split's rows, grouped by user (counting sort). */
+  g_autofree guint *count = g_new0 (guint, (gsize) U + 1);
+  gsize rows = 0;
+  for (gsize r = 0; r < msr_dataset_get_n_rows (ds); r++)
+    if (split_mask & MSR_SPLIT_MASK (sp[r]))
+      {
+        rows++;
+        if (uc[r] >= 0 && (guint) uc[r] < U)
+          count[uc[r] + 1]++;
+      }
+  if (rows != n)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_MISMATCH, "%" G_GSIZE_FORMAT " scores for %" G_GSIZE_FORMAT
+                   " rows of the split", n, rows);
+      return NULL;
+    }
+  for (guint u = 0; u < U; u++)
+    count[u + 1] += count[u];
+  g_autofree double *s = g_new (double, MAX (n, 1));
+  g_autofree guint8 *y = g_new (guint8, MAX (n, 1));
+  g_autofree guint *at = g_memdup2 (count, ((gsize) U + 1) * sizeof (guint));
+  gsize i = 0;
+  for (gsize r = 0; r < msr_dataset_get_n_rows (ds); r++)
+    if (split_mask & MSR_SPLIT_MASK (sp[r]))
+      {
+        if (uc[r] >= 0 && (guint) uc[r] < U)
+          {
+            const guint k = at[uc[r]]++;
+            s[k] = scores[i];
+            y[k] = labels[r];
+          }
+        i++;
+      }
+  double *auc = g_new (double, U);
+  for (guint u = 0; u < U; u++)
+    {
+      gboolean defined = FALSE;
+      const gsize len = count[u + 1] - count[u];
+      double a = len ? msr_auc (s + count[u], y + count[u], len, &defined) : NAN;
+      auc[u] = defined ? a : NAN;
+    }
+  return auc;
 }
 
 /* ---- scenario correlations side by side ------------------------------------ */

@@ -45,6 +45,12 @@ gboolean msr_explain_user_effect (MsrModel *model, const MsrDataset *ds, const c
                                   gsize *n, guint32 **rows, double **logit_with, double **logit_without,
                                   GError **error);
 
+/* Each user's AUC over the rows of split_mask in ds (n rows, in dataset
+ * order, scored by scores): indexed by user code (cardinality of the user
+ * field), NaN where a user has no positive or no negative row. */
+double  *msr_explain_user_aucs (const MsrDataset *ds, guint split_mask, const double *scores, gsize n,
+                                GError **error);
+
 /* ---- scenario correlations side by side ------------------------------------ */
 
 typedef struct {

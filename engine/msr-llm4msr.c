@@ -662,3 +662,40 @@ msr_llm4msr_use_mean_user (MsrModel *m, gboolean mean)
   for (guint t = 0; t < dq; t++)
     meta->mean_q[t] = (msr_real) (n ? acc[t] / n : 0);
 }
+
+gboolean
+msr_model_meta_user_layer_mean (MsrModel *m, float **weight, guint *rows, guint *cols, float **bias,
+                                GError **error)
+{
+  Meta *meta = m->meta;
+  if (meta == NULL || !meta->user_level)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the model has no user-level meta layer");
+      return FALSE;
+    }
+  /* Compute mean_q (kept), without leaving the forward pass switched. */
+  const gboolean was = meta->use_mean_user;
+  msr_llm4msr_use_mean_user (m, TRUE);
+  meta->use_mean_user = was;
+  const MetaLayer *l = &meta->user;
+  const guint dq = m->cfg.meta_dq;
+  g_autofree double *q = g_new (double, dq);
+  for (guint t = 0; t < dq; t++)
+    q[t] = meta->mean_q[t];
+  g_autofree double *w = g_new (double, (gsize) l->out * l->in);
+  layer_weight_for_q (l, dq, q, w);
+  *weight = g_new (float, (gsize) l->out * l->in);
+  for (gsize i = 0; i < (gsize) l->out * l->in; i++)
+    (*weight)[i] = (float) w[i];
+  *bias = g_new (float, l->out);
+  for (guint o = 0; o < l->out; o++)
+    {
+      double s = l->base_b->value[o];
+      for (guint t = 0; t < dq; t++)
+        s += q[t] * l->gen_b->value[(gsize) o * dq + t];
+      (*bias)[o] = (float) s;
+    }
+  *rows = l->out;
+  *cols = l->in;
+  return TRUE;
+}

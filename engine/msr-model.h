@@ -146,6 +146,11 @@ gboolean    msr_model_meta_user_layer  (MsrModel *model, const char *user, float
 gboolean    msr_model_meta_scenario_layer (MsrModel *model, guint scenario, guint layer, float **weight,
                                            guint *rows, guint *cols, float **bias, GError **error);
 guint       msr_model_meta_scenario_n_layers (const MsrModel *model);
+/* The population's user-level layer: the one generated from the mean
+ * compressed knowledge over the users with a vector (W is affine in it, so
+ * this is the mean of their layers). */
+gboolean    msr_model_meta_user_layer_mean (MsrModel *model, float **weight, guint *rows, guint *cols,
+                                            float **bias, GError **error);
 
 const MsrModelConfig *msr_model_get_config (const MsrModel *model);
 MsrParams  *msr_model_get_params      (MsrModel *model);
