@@ -930,6 +930,44 @@ msr_knowledge_vectors_find (const MsrKnowledgeVectors *v, const char *key)
   return -1;
 }
 
+guint
+msr_knowledge_vectors_nearest (const MsrKnowledgeVectors *v, guint row, guint k, guint *rows, double *cosine)
+{
+  g_return_val_if_fail (v != NULL && row < v->n, 0);
+  const guint d = v->dim;
+  const float *a = v->vectors + (gsize) row * d;
+  double na = 0;
+  for (guint j = 0; j < d; j++)
+    na += (double) a[j] * a[j];
+  guint found = 0;
+  if (na == 0 || k == 0)
+    return 0;
+  for (guint r = 0; r < v->n; r++)
+    {
+      if (r == row)
+        continue;
+      const float *b = v->vectors + (gsize) r * d;
+      double dot = 0, nb = 0;
+      for (guint j = 0; j < d; j++)
+        dot += (double) a[j] * b[j], nb += (double) b[j] * b[j];
+      if (nb == 0)
+        continue;
+      const double c = dot / sqrt (na * nb);
+      /* Insert into the sorted top k. */
+      guint at = found < k ? found : k;
+      while (at > 0 && cosine[at - 1] < c)
+        at--;
+      if (at >= k)
+        continue;
+      for (guint i = MIN (found, k - 1); i > at; i--)
+        rows[i] = rows[i - 1], cosine[i] = cosine[i - 1];
+      rows[at] = r;
+      cosine[at] = c;
+      found = MIN (found + 1, k);
+    }
+  return found;
+}
+
 /* ---- scenario correlations ----------------------------------------------- */
 
 gboolean

@@ -163,6 +163,10 @@ MsrKnowledgeVectors *msr_knowledge_get_vectors (MsrKnowledge *knowledge, MsrKnow
                                                 const char *encoder, const char *source, GError **error);
 /* Row of key, or -1. */
 int         msr_knowledge_vectors_find (const MsrKnowledgeVectors *vectors, const char *key);
+/* The (at most) k rows most cosine-similar to row, best first (row itself
+ * excluded; zero vectors never match); returns how many. */
+guint       msr_knowledge_vectors_nearest (const MsrKnowledgeVectors *vectors, guint row, guint k, guint *rows,
+                                           double *cosine);
 
 /* ---- scenario correlations ---------------------------------------------- */
 

@@ -196,6 +196,20 @@ test_vectors (void)
   g_assert_cmpmem (got->vectors, 6 * sizeof (float), v, 6 * sizeof (float));
   g_assert_cmpint (msr_knowledge_vectors_find (got, "b"), ==, 1);
   g_assert_cmpint (msr_knowledge_vectors_find (got, "zz"), ==, -1);
+  {
+    /* Nearest by cosine: a third vector close to a, one zero vector. */
+    const float nv[12] = { 1, 0, 0, 0, 1, 0, 0.9f, 0.1f, 0, 0, 0, 0 };
+    const char *nk[] = { "a", "b", "c", "z", NULL };
+    MsrKnowledgeVectors near = { .n = 4, .dim = 3, .keys = (char **) nk, .vectors = (float *) nv };
+    guint rows[3];
+    double cos[3];
+    g_assert_cmpuint (msr_knowledge_vectors_nearest (&near, 0, 3, rows, cos), ==, 2);
+    g_assert_cmpuint (rows[0], ==, 2);
+    g_assert_cmpfloat_with_epsilon (cos[0], 0.9 / sqrt (0.82), 1e-6);
+    g_assert_cmpuint (rows[1], ==, 1);
+    g_assert_cmpfloat_with_epsilon (cos[1], 0.0, 1e-12);
+    g_assert_cmpuint (msr_knowledge_vectors_nearest (&near, 3, 3, rows, cos), ==, 0);
+  }
   g_assert_cmpuint (strlen (got->fingerprint), ==, 64);
   g_autoptr(MsrKnowledgeVectors) t = msr_knowledge_get_vectors (k, MSR_KNOWLEDGE_USER, "toy-3", "t", &error);
   g_assert_cmpuint (t->n, ==, 1);

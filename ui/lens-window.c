@@ -14,6 +14,7 @@
 #include "lens-backbones-page.h"
 #include "lens-correlations-page.h"
 #include "lens-meta-page.h"
+#include "lens-users-page.h"
 #include "lens-overview-page.h"
 #include "lens-runs-page.h"
 #include "lens-seesaw-page.h"
@@ -73,6 +74,7 @@ static const PageInfo page_infos[] = {
   { "seesaw", "Seesaw", "object-flip-vertical-symbolic", lens_seesaw_page_new },
   { "correlations", "Scenario Correlations", "network-workgroup-symbolic", lens_correlations_page_new },
   { "meta", "Meta Weights", "applications-science-symbolic", lens_meta_page_new },
+  { "users", "Users", "avatar-default-symbolic", lens_users_page_new },
   { "runs", "Runs", "view-list-symbolic", lens_runs_page_new },
   { "train", "Train", "media-playback-start-symbolic", lens_train_page_new },
 };
