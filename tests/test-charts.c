@@ -111,6 +111,45 @@ make_line (void)
   return lens_chart_new_line ("Validation logloss", "Epoch", "Logloss", 2, names, n, x, y, markers);
 }
 
+/* Users' layers in 2-D: five groups of points on small rings around the
+ * corners of a pentagon, none closer than about 0.2 to another; u12
+ * (item 11) placed by hand; u3 has no group, u41 an out-of-range one. */
+static const char *sg_groups[] = { "Comedy/Romance", "Action", "Drama", "Thriller, Crime", "Children's" };
+#define SG_N 42
+
+static LensChart *
+make_scatter_groups (void)
+{
+  double x[SG_N], y[SG_N];
+  int g[SG_N];
+  char *names[SG_N];
+  LensChart *chart;
+
+  for (guint i = 0; i < SG_N; i++)
+    {
+      guint k = i / 5;
+
+      g[i] = (int) (i % 5);
+      x[i] = cos (2 * G_PI * g[i] / 5) + 0.25 * cos (2 * G_PI * k / 9);
+      y[i] = sin (2 * G_PI * g[i] / 5) + 0.25 * sin (2 * G_PI * k / 9);
+      names[i] = g_strdup_printf ("u%u", i + 1);
+    }
+  g[11] = 0;
+  x[11] = 0.123;
+  y[11] = -0.456;
+  g[2] = -1;
+  x[2] = 0;
+  y[2] = 0;
+  g[40] = 9;
+  x[40] = 0.15;
+  y[40] = 0.25;
+  chart = lens_chart_new_scatter_groups ("Users' generated layers", "PC1", "PC2", SG_N,
+                                         (const char * const *) names, x, y, g, 5, sg_groups);
+  for (guint i = 0; i < SG_N; i++)
+    g_free (names[i]);
+  return chart;
+}
+
 typedef LensChart *(*MakeChart) (void);
 
 static LensChart *make_bar_nan (void) { return make_bar (TRUE); }
@@ -128,6 +167,7 @@ static const struct {
   { "diverging", make_diverging_ci, FALSE },
   { "scatter", make_scatter_log, TRUE },
   { "line", make_line, TRUE },
+  { "scatter-groups", make_scatter_groups, TRUE },
 };
 
 /* ---- pixels --------------------------------------------------------------- */
@@ -403,6 +443,370 @@ test_draw_scatter_log (void)
   }
 }
 
+static guint32
+palette_hex (guint    i,
+             gboolean dark)
+{
+  double rgb[3];
+
+  lens_chart_palette (i, dark, rgb);
+  return ((guint32) round (rgb[0] * 255) << 16) | ((guint32) round (rgb[1] * 255) << 8)
+         | (guint32) round (rgb[2] * 255);
+}
+
+/* The first x in row y where at least 4 pixels in a row have colour c
+ * (a swatch, not a stray anti-aliased pixel of text), or -1. */
+static int
+find_run (cairo_surface_t *surface,
+          int              y,
+          guint32          c)
+{
+  int w = cairo_image_surface_get_width (surface);
+
+  for (int x = 0; x + 4 <= w; x++)
+    if (pixel (surface, x, y) == c && pixel (surface, x + 1, y) == c &&
+        pixel (surface, x + 2, y) == c && pixel (surface, x + 3, y) == c)
+      return x;
+  return -1;
+}
+
+/* Grouped scatter: every point is its group's colour (grey for none or an
+ * out-of-range group), targets are at least 6 units; the legend above the
+ * plot has one swatch per group in group order, "none" last, each
+ * followed by its name. */
+static void
+test_draw_scatter_groups (void)
+{
+  for (int dark = 0; dark <= 1; dark++)
+    {
+      g_autoptr(LensChart) chart = make_scatter_groups ();
+      cairo_surface_t *surface = draw_to_image (chart, 800, 500, dark);
+      guint32 none = dark ? 0x808080 : 0x9A9A9A;
+      guint32 bg = dark ? 0x1E1E1E : 0xFFFFFF;
+      double plot_top = INFINITY, u3[4], u12[4];
+      int swatch_x[6], row = -1;
+
+      for (guint i = 0; i < SG_N; i++)
+        {
+          int group = i == 2 || i == 40 ? -1 : i == 11 ? 0 : (int) (i % 5);
+          guint32 want = group < 0 ? none : palette_hex ((guint) group, dark);
+          double r[4];
+
+          g_assert_true (lens_chart_get_item_rect (chart, i, r));
+          g_assert_cmpfloat (r[2], >=, 6);
+          g_assert_cmpfloat (r[3], >=, 6);
+          g_assert_cmpfloat (r[2], <=, 10);      /* small marks, for hundreds of points */
+          g_assert_cmphex (pixel (surface, (int) floor (r[0] + r[2] / 2), (int) floor (r[1] + r[3] / 2)),
+                           ==, want);
+          plot_top = MIN (plot_top, r[1]);
+        }
+      /* Positions: u12 (0.123, −0.456) right of and below u3 (0, 0). */
+      g_assert_true (lens_chart_get_item_rect (chart, 2, u3));
+      g_assert_true (lens_chart_get_item_rect (chart, 11, u12));
+      g_assert_cmpfloat (u12[0], >, u3[0] + 5);
+      g_assert_cmpfloat (u12[1], >, u3[1] + 20);
+
+      /* The legend's row: where group 0's swatch is, above the plot. */
+      for (int y = 0; y < (int) plot_top - 4 && row < 0; y++)
+        if (find_run (surface, y, palette_hex (0, dark)) >= 0)
+          row = y + 3;
+      g_assert_cmpint (row, >=, 0);
+      for (guint g = 0; g < 6; g++)
+        {
+          swatch_x[g] = find_run (surface, row, g < 5 ? palette_hex (g, dark) : none);
+          g_assert_cmpint (swatch_x[g], >=, 0);
+          if (g == 0)
+            continue;
+          g_assert_cmpint (swatch_x[g], >, swatch_x[g - 1] + 20);
+          /* A name between two swatches: text-coloured ink. */
+          {
+            gboolean text = FALSE;
+
+            for (int y = row - 6; y <= row + 6 && !text; y++)
+              for (int x = swatch_x[g - 1] + 12; x < swatch_x[g] - 2 && !text; x++)
+                text = fabs (luma (pixel (surface, x, y)) - luma (bg)) > 150;
+            g_assert_true (text);
+          }
+        }
+      cairo_surface_destroy (surface);
+    }
+
+  /* Groups are drawn in order, "none" first: where points coincide, the
+   * later group is on top whatever the order of the points. */
+  {
+    double x[4] = { 0, 0, 0, 1 }, y[4] = { 0, 0, 0, 1 };
+    int g[4] = { 2, -1, 0, 1 };
+    g_autoptr(LensChart) chart = lens_chart_new_scatter_groups ("t", "x", "y", 4, NULL, x, y, g, 3, NULL);
+    cairo_surface_t *surface = draw_to_image (chart, 400, 300, FALSE);
+    double r[4];
+
+    g_assert_true (lens_chart_get_item_rect (chart, 2, r));
+    g_assert_cmphex (pixel (surface, (int) floor (r[0] + r[2] / 2), (int) floor (r[1] + r[3] / 2)),
+                     ==, palette_hex (2, FALSE));
+    cairo_surface_destroy (surface);
+  }
+}
+
+/* Weight matrices with labels "1".."n". */
+static LensChart *
+make_weights (guint R,
+              guint C)
+{
+  g_autofree double *v = g_new (double, R * C);
+  char **rows = g_new0 (char *, R + 1);
+  char **cols = g_new0 (char *, C + 1);
+  LensChart *chart;
+
+  for (guint r = 0; r < R; r++)
+    rows[r] = g_strdup_printf ("%u", r + 1);
+  for (guint c = 0; c < C; c++)
+    cols[c] = g_strdup_printf ("%u", c + 1);
+  for (guint i = 0; i < R * C; i++)
+    v[i] = 0.2 * sin (i / C * 0.3) * cos (i % C * 0.2);
+  chart = lens_chart_new_heatmap ("W", "weight", R, (const char * const *) rows, C,
+                                  (const char * const *) cols, v, NULL,
+                                  LENS_COLOR_SCALE_DIVERGING, 0.0, "%.3f");
+  g_strfreev (rows);
+  g_strfreev (cols);
+  return chart;
+}
+
+/* Labels every step-th cell along a row or column of n cells from
+ * start: every labelled cell has ink near its centre, and all ink lies
+ * within a labelled cell's slot (the step cells it stands for), so no
+ * label reaches into the next one's room. across0..across1 is the strip
+ * the labels are in. */
+static void
+assert_label_slots (cairo_surface_t *surface,
+                    gboolean         vertical,
+                    double           start,
+                    double           cell,
+                    guint            n,
+                    guint            step,
+                    int              across0,
+                    int              across1)
+{
+  int from = (int) floor (start - step * cell / 2), to = (int) ceil (start + (n + step) * cell);
+
+  for (int t = from; t < to; t++)
+    {
+      gboolean ink = FALSE;
+      double k, centre;
+
+      for (int a = across0; a < across1 && !ink; a++)
+        ink = luma (vertical ? pixel (surface, a, t) : pixel (surface, t, a)) < 195;
+      if (!ink)
+        continue;
+      /* The nearest labelled cell. */
+      k = CLAMP (round ((t + 0.5 - start - cell / 2) / (step * cell)), 0, (n - 1) / step);
+      centre = start + (k * step + 0.5) * cell;
+      if (fabs (t + 0.5 - centre) >= step * cell / 2)
+        g_error ("label ink at %d is outside the slot of cell %g (centre %.1f, half width %.1f)",
+                 t, k * step, centre, step * cell / 2);
+    }
+  for (guint k = 0; k < n; k += step)
+    {
+      int centre = (int) floor (start + (k + 0.5) * cell);
+      gboolean ink = FALSE;
+
+      for (int t = centre - 3; t <= centre + 3; t++)
+        for (int a = across0; a < across1 && !ink; a++)
+          ink = luma (vertical ? pixel (surface, a, t) : pixel (surface, t, a)) < 195;
+      if (!ink)
+        g_error ("no label at cell %u", k);
+    }
+}
+
+static gboolean
+is_power_of_two (guint k)
+{
+  return k > 0 && (k & (k - 1)) == 0;
+}
+
+/* A 64 × 64 weight matrix: square cells, no value labels, and row and
+ * column labels thinned to every k-th (k a power of two) so that each
+ * drawn label stands apart from the next; 32 × 64 fills the width. Small
+ * heatmaps keep every label. */
+static void
+test_draw_heatmap_dense (void)
+{
+  static const int sizes[][2] = { { 600, 400 }, { 800, 500 } };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      g_autoptr(LensChart) chart = make_weights (64, 64);
+      int w = sizes[s][0], h = sizes[s][1];
+      cairo_surface_t *surface = draw_to_image (chart, w, h, FALSE);
+      guint row_step = 0, col_step = 0;
+      double first[4], last[4], gx0, gy0, gy1;
+      g_autofree char *readout = lens_chart_describe_item (chart, 64 * 64 - 1);
+
+      g_assert_true (lens_chart_get_item_rect (chart, 0, first));
+      g_assert_true (lens_chart_get_item_rect (chart, 64 * 64 - 1, last));
+      g_assert_cmpfloat (fabs (first[2] - first[3]), <, 1e-9);     /* square cells */
+      gx0 = first[0];
+      gy0 = first[1];
+      gy1 = last[1] + last[3];
+
+      lens_chart_get_label_steps (chart, &row_step, &col_step);
+      g_test_message ("%d × %d: cells %.2f, every %u-th row, %u-th column", w, h, first[3], row_step, col_step);
+      g_assert_cmpuint (row_step, >, 1);
+      g_assert_cmpuint (col_step, >, 1);
+      g_assert_true (is_power_of_two (row_step) && is_power_of_two (col_step));
+      /* Row labels left of the grid, column labels under it. */
+      assert_label_slots (surface, TRUE, gy0, first[3], 64, row_step, (int) gx0 - 60, (int) gx0 - 3);
+      assert_label_slots (surface, FALSE, gx0, first[2], 64, col_step, (int) gy1 + 2, (int) gy1 + 24);
+      /* Too small for value labels: a cell is one colour inside. */
+      {
+        double r[4];
+        guint32 c;
+
+        g_assert_true (lens_chart_get_item_rect (chart, 64 * 20 + 30, r));
+        c = pixel (surface, (int) ceil (r[0] + 1), (int) ceil (r[1] + 1));
+        for (int y = (int) ceil (r[1] + 1); y < (int) floor (r[1] + r[3] - 1); y++)
+          for (int x = (int) ceil (r[0] + 1); x < (int) floor (r[0] + r[2] - 1); x++)
+            g_assert_cmphex (pixel (surface, x, y), ==, c);
+      }
+      /* Every cell is still there and read out. */
+      g_assert_true (g_str_has_prefix (readout, "64 × 64: weight "));
+      /* An export at another size leaves the screen's steps alone. */
+      {
+        g_autofree char *png = g_build_filename (tmp_root, "dense.png", NULL);
+        guint r2 = 0, c2 = 0;
+
+        g_assert_true (lens_chart_export (chart, png, LENS_EXPORT_PNG, 2000, 1500, 72, NULL, NULL));
+        lens_chart_get_label_steps (chart, &r2, &c2);
+        g_assert_cmpuint (r2, ==, row_step);
+        g_assert_cmpuint (c2, ==, col_step);
+      }
+      cairo_surface_destroy (surface);
+    }
+
+  /* 32 × 64: cells limited by the width, which the grid mostly fills. */
+  {
+    g_autoptr(LensChart) chart = make_weights (32, 64);
+    cairo_surface_t *surface = draw_to_image (chart, 800, 500, FALSE);
+    double first[4], last[4];
+
+    g_assert_true (lens_chart_get_item_rect (chart, 0, first));
+    g_assert_true (lens_chart_get_item_rect (chart, 32 * 64 - 1, last));
+    g_assert_cmpfloat (first[2], >=, first[3] - 1e-9);
+    g_assert_cmpfloat (first[2], <=, first[3] * 1.6 + 1e-9);
+    g_assert_cmpfloat (last[0] + last[2] - first[0], >, 0.7 * 800);
+    cairo_surface_destroy (surface);
+  }
+
+  /* A 5 × 5 matrix labels every row and column. */
+  {
+    g_autoptr(LensChart) chart = make_heatmap ();
+    guint row_step = 0, col_step = 0;
+
+    cairo_surface_destroy (draw_to_image (chart, 800, 500, FALSE));
+    lens_chart_get_label_steps (chart, &row_step, &col_step);
+    g_assert_cmpuint (row_step, ==, 1);
+    g_assert_cmpuint (col_step, ==, 1);
+  }
+}
+
+static guint32
+cell_pixel (LensChart       *chart,
+            cairo_surface_t *surface,
+            guint            item)
+{
+  double r[4];
+
+  g_assert_true (lens_chart_get_item_rect (chart, item, r));
+  return pixel (surface, (int) r[0] + 4, (int) r[1] + 4);    /* a corner: away from the label */
+}
+
+static guint32
+channel_distance (guint32 a,
+                  guint32 b)
+{
+  guint32 d = 0;
+
+  for (int shift = 0; shift <= 16; shift += 8)
+    d = MAX (d, (guint32) ABS ((int) ((a >> shift) & 0xff) - (int) ((b >> shift) & 0xff)));
+  return d;
+}
+
+/* A fixed value range: the same value gets the same colour in two
+ * matrices whose data ranges differ, and a value that was the end of the
+ * data's range becomes a middle colour. */
+static void
+test_heatmap_value_range (void)
+{
+  const char *one[] = { "a" }, *two[] = { "x", "y" };
+  double va[2] = { 0.2, -0.05 }, vb[2] = { 0.2, -0.4 };
+  g_autoptr(LensChart) a = lens_chart_new_heatmap ("A", "w", 1, one, 2, two, va, NULL,
+                                                   LENS_COLOR_SCALE_DIVERGING, 0.0, "%.3f");
+  g_autoptr(LensChart) b = lens_chart_new_heatmap ("B", "w", 1, one, 2, two, vb, NULL,
+                                                   LENS_COLOR_SCALE_DIVERGING, 0.0, "%.3f");
+  cairo_surface_t *sa, *sb;
+  guint32 a_free, b_free, a_fixed, b_fixed;
+  g_autofree char *summary = NULL;
+
+  /* From the data: 0.2 is A's end colour (the darkest orange), not B's. */
+  sa = draw_to_image (a, 600, 300, FALSE);
+  sb = draw_to_image (b, 600, 300, FALSE);
+  a_free = cell_pixel (a, sa, 0);
+  b_free = cell_pixel (b, sb, 0);
+  g_assert_cmphex (a_free, ==, 0x7F3B08);
+  g_assert_cmpuint (channel_distance (a_free, b_free), >, 30);
+  cairo_surface_destroy (sa);
+  cairo_surface_destroy (sb);
+
+  /* Fixed at ±0.5: the same colour in both, 0.7 of the way up the scale
+   * (between #FEE0B6 at 0.6 and #FDB863 at 0.7, nearer the latter). */
+  lens_chart_set_value_range (a, -0.5, 0.5);
+  lens_chart_set_value_range (b, -0.5, 0.5);
+  sa = draw_to_image (a, 600, 300, FALSE);
+  sb = draw_to_image (b, 600, 300, FALSE);
+  a_fixed = cell_pixel (a, sa, 0);
+  b_fixed = cell_pixel (b, sb, 0);
+  g_assert_cmpuint (channel_distance (a_fixed, b_fixed), <=, 1);
+  g_assert_cmpuint (channel_distance (a_fixed, 0xFDB863), <=, 2);
+  g_assert_cmpuint (channel_distance (a_fixed, a_free), >, 30);
+  summary = lens_chart_describe (a);
+  g_assert_nonnull (strstr (summary, "fixed at \u22120.500 to 0.500"));
+  cairo_surface_destroy (sa);
+  cairo_surface_destroy (sb);
+
+  /* Diverging stays symmetric: [−0.1, 0.5] means ±0.5. */
+  lens_chart_set_value_range (b, -0.1, 0.5);
+  sb = draw_to_image (b, 600, 300, FALSE);
+  g_assert_cmpuint (channel_distance (cell_pixel (b, sb, 0), a_fixed), <=, 1);
+  cairo_surface_destroy (sb);
+
+  /* Sequential, one end fixed: the low end still comes from the data. */
+  {
+    double v[2] = { 0.7, 0.8 };
+    g_autoptr(LensChart) seq = lens_chart_new_heatmap ("S", "AUC", 1, one, 2, two, v, NULL,
+                                                     LENS_COLOR_SCALE_SEQUENTIAL, 0.0, "%.2f");
+    cairo_surface_t *s;
+
+    s = draw_to_image (seq, 600, 300, FALSE);
+    g_assert_cmphex (cell_pixel (seq, s, 1), ==, 0xFDE725);     /* the top of viridis */
+    cairo_surface_destroy (s);
+    lens_chart_set_value_range (seq, NAN, 1.0);
+    s = draw_to_image (seq, 600, 300, FALSE);
+    g_assert_cmphex (cell_pixel (seq, s, 0), ==, 0x440154);     /* 0.7: still the bottom */
+    g_assert_cmpuint (channel_distance (cell_pixel (seq, s, 1), 0xFDE725), >, 30);
+    cairo_surface_destroy (s);
+    /* The low end fixed at 0: 0.7 is no longer the bottom colour. */
+    lens_chart_set_value_range (seq, 0.0, NAN);
+    s = draw_to_image (seq, 600, 300, FALSE);
+    g_assert_cmpuint (channel_distance (cell_pixel (seq, s, 0), 0x440154), >, 30);
+    g_assert_cmphex (cell_pixel (seq, s, 1), ==, 0xFDE725);     /* 0.8: still the top */
+    cairo_surface_destroy (s);
+    /* NaN at both ends: from the data again. */
+    lens_chart_set_value_range (seq, NAN, NAN);
+    s = draw_to_image (seq, 600, 300, FALSE);
+    g_assert_cmphex (cell_pixel (seq, s, 1), ==, 0xFDE725);
+    cairo_surface_destroy (s);
+  }
+}
+
 /* Degenerate input draws without cairo errors: no items, all NaN, one
  * value, a zero-size area. */
 static void
@@ -416,6 +820,8 @@ test_draw_degenerate (void)
     lens_chart_new_diverging ("one", NULL, 1, NULL, one, NULL, NULL, NULL),
     lens_chart_new_scatter ("nan", NULL, NULL, 2, NULL, nan2, nan2, FALSE, TRUE),
     lens_chart_new_line ("none", NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL),
+    lens_chart_new_scatter_groups ("nan", NULL, NULL, 2, NULL, nan2, nan2, NULL, 0, NULL),
+    lens_chart_new_scatter_groups ("empty", NULL, NULL, 0, NULL, NULL, NULL, NULL, 3, NULL),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
@@ -504,6 +910,18 @@ test_describe (void)
     assert_item (line, 0, "MMoE, Epoch 1: Logloss 0.5200");
     assert_item (line, 8, "STAR, Epoch 3: Logloss 0.4012 (best)");
     g_assert_nonnull (strstr (summary, "best 0.4012 at 3"));
+  }
+  {
+    g_autoptr(LensChart) sg = make_scatter_groups ();
+    g_autofree char *summary = lens_chart_describe (sg);
+
+    assert_item (sg, 11, "u12 · Comedy/Romance: PC1 0.1230, PC2 \u22120.4560");
+    assert_item (sg, 2, "u3 · none: PC1 0.0000, PC2 0.0000");
+    assert_item (sg, 40, "u41 · none: PC1 0.1500, PC2 0.2500");     /* group 9 of 5: none */
+    assert_item (sg, 3, "u4 · Thriller, Crime: PC1 \u22120.5590, PC2 \u22120.5878");
+    g_assert_nonnull (strstr (summary, "42 points in 5 groups (Comedy/Romance: 9, Action: 8, Drama: 7, "
+                                       "Thriller, Crime: 8, Children's: 8, none: 2)"));
+    g_assert_nonnull (strstr (summary, "x: PC1, y: PC2"));
   }
   {
     g_autoptr(LensChart) bar = make_bar (FALSE);
@@ -619,7 +1037,7 @@ test_csv (void)
   {
     static const char *headers[] = {
       "group,series,value,lo,hi,n", "row,column,value,mark", "row,column,value,mark",
-      "label,delta,lo,hi,p", "label,x,y", "series,x,y,best",
+      "label,delta,lo,hi,p", "label,x,y", "series,x,y,best", "label,group,x,y",
     };
     for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
       {
@@ -637,6 +1055,19 @@ test_csv (void)
     g_autoptr(LensChart) line = make_line ();
     g_autofree char *text = lens_chart_to_csv (line);
     g_assert_nonnull (strstr (text, "STAR,3,0.4012,1\r\n"));
+  }
+  /* The grouped scatter's group column: quoted when needed, empty for none. */
+  {
+    g_autoptr(LensChart) sg = make_scatter_groups ();
+    g_autofree char *text = lens_chart_to_csv (sg);
+    g_autoptr(GPtrArray) lines = parse_csv (text);
+    char **u4 = g_ptr_array_index (lines, 4);
+
+    g_assert_nonnull (strstr (text, "u12,Comedy/Romance,0.123,-0.456\r\n"));
+    g_assert_nonnull (strstr (text, "u3,,0,0\r\n"));
+    g_assert_nonnull (strstr (text, "u41,,0.15,0.25\r\n"));
+    g_assert_cmpstr (u4[0], ==, "u4");
+    g_assert_cmpstr (u4[1], ==, "Thriller, Crime");
   }
   {
     g_autoptr(LensChart) heat = make_heatmap ();
@@ -960,6 +1391,7 @@ test_view (void)
   GtkWidget *view = lens_chart_view_new ();
   g_autoptr(LensChart) chart = make_bar (FALSE);
   g_autoptr(LensChart) heat = make_heatmap ();
+  g_autoptr(LensChart) groups = make_scatter_groups ();
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree guchar *data = NULL;
   g_autofree char *description = lens_chart_describe (chart);
@@ -1051,6 +1483,18 @@ test_view (void)
   g_assert_cmpint (lens_chart_view_get_selected (LENS_CHART_VIEW (view)), ==, 1);
   g_assert_true (press_key (view, GDK_KEY_Up));        /* top row: stays */
   g_assert_cmpint (lens_chart_view_get_selected (LENS_CHART_VIEW (view)), ==, 1);
+
+  /* Grouped points: one sequence in the given order, read out by name. */
+  lens_chart_view_set_chart (LENS_CHART_VIEW (view), groups);
+  g_assert_cmpuint (lens_chart_get_grid_columns (groups), ==, 0);
+  g_assert_true (press_key (view, GDK_KEY_Right));
+  g_assert_true (press_key (view, GDK_KEY_Down));
+  g_assert_cmpint (lens_chart_view_get_selected (LENS_CHART_VIEW (view)), ==, 1);
+  g_assert_true (press_key (view, GDK_KEY_End));
+  g_assert_cmpint (lens_chart_view_get_selected (LENS_CHART_VIEW (view)), ==, SG_N - 1);
+  lens_chart_view_set_selected (LENS_CHART_VIEW (view), 11);
+  g_assert_cmpstr (lens_chart_view_get_readout (LENS_CHART_VIEW (view)), ==,
+                   "u12 · Comedy/Romance: PC1 0.1230, PC2 \u22120.4560");
 
   lens_chart_view_set_selected (LENS_CHART_VIEW (view), 99);   /* out of range: none */
   g_assert_cmpint (lens_chart_view_get_selected (LENS_CHART_VIEW (view)), ==, -1);
@@ -1384,6 +1828,9 @@ main (int   argc,
   g_test_add_func ("/charts/draw/heatmap-colors", test_draw_heatmap_colors);
   g_test_add_func ("/charts/draw/diverging-geometry", test_draw_diverging_geometry);
   g_test_add_func ("/charts/draw/scatter-log", test_draw_scatter_log);
+  g_test_add_func ("/charts/draw/scatter-groups-colors", test_draw_scatter_groups);
+  g_test_add_func ("/charts/draw/heatmap-dense", test_draw_heatmap_dense);
+  g_test_add_func ("/charts/draw/heatmap-value-range", test_heatmap_value_range);
   g_test_add_func ("/charts/draw/degenerate", test_draw_degenerate);
   g_test_add_func ("/charts/hit", test_hit);
   g_test_add_func ("/charts/describe", test_describe);

@@ -28,10 +28,11 @@ struct _LensChart
   char     *y_label;      /* bar, scatter, line; a heatmap's value label */
   char     *note;
 
-  /* "a": groups (bar), rows (heatmap), items (diverging, scatter), series (line) */
+  /* "a": groups (bar), rows (heatmap), items (diverging, scatter), series (line),
+   * points (grouped scatter) */
   guint     n_a;
   char    **labels_a;
-  /* "b": series (bar), columns (heatmap) */
+  /* "b": series (bar), columns (heatmap), groups (grouped scatter) */
   guint     n_b;
   char    **labels_b;
 
@@ -45,17 +46,20 @@ struct _LensChart
   double   *y;
   guint    *offsets;      /* line: series s is [offsets[s], offsets[s + 1]) */
   int      *markers;      /* line: index within the series, or -1 */
+  int      *group;        /* grouped scatter: index into labels_b, or -1 */
 
   double    y_min, y_max; /* bar: fixed axis ends, NaN = from the data */
   LensColorScale scale;
   double    center;
   char     *value_format;
+  double    value_lo, value_hi; /* heatmap: fixed colour range, NaN = from the data */
   gboolean  log_x;
   gboolean  zero_line;
 
   guint     n_items;
   double   *rects;        /* n_items × (x, y, w, h) of the last draw; NaN = none */
   double    axis_start;   /* bar: the y axis' far end when it does not reach 0 */
+  guint     row_step, col_step; /* heatmap: every how many labels were drawn */
 };
 
 G_DEFINE_FINAL_TYPE (LensChart, lens_chart, G_TYPE_OBJECT)
@@ -84,6 +88,7 @@ lens_chart_finalize (GObject *object)
   g_free (self->y);
   g_free (self->offsets);
   g_free (self->markers);
+  g_free (self->group);
   g_free (self->value_format);
   g_free (self->rects);
 
@@ -102,6 +107,8 @@ lens_chart_init (LensChart *self)
   self->y_min = NAN;
   self->y_max = NAN;
   self->axis_start = NAN;
+  self->value_lo = NAN;
+  self->value_hi = NAN;
 }
 
 /* ---- construction --------------------------------------------------------- */
@@ -330,6 +337,42 @@ lens_chart_new_scatter (const char          *title,
 }
 
 LensChart *
+lens_chart_new_scatter_groups (const char          *title,
+                               const char          *x_label,
+                               const char          *y_label,
+                               guint                n,
+                               const char * const  *point_names,
+                               const double        *x,
+                               const double        *y,
+                               const int           *group,
+                               guint                n_groups,
+                               const char * const  *group_labels)
+{
+  LensChart *self;
+
+  g_return_val_if_fail (n < G_MAXUINT / 8, NULL);
+  g_return_val_if_fail ((x != NULL && y != NULL) || n == 0, NULL);
+  g_return_val_if_fail (n_groups < G_MAXINT, NULL);
+
+  self = lens_chart_new_kind (LENS_CHART_SCATTER_GROUPS, title);
+  self->x_label = copy_text (x_label);
+  self->y_label = copy_text (y_label);
+  self->n_a = n;
+  self->labels_a = copy_labels (point_names, n);
+  self->n_b = n_groups;
+  self->labels_b = copy_labels (group_labels, n_groups);
+  self->x = copy_doubles (x, n);
+  self->y = copy_doubles (y, n);
+  self->group = g_new (int, MAX (n, 1));
+  /* Anything but a valid index is "none", so drawing never indexes past
+   * the labels. */
+  for (guint i = 0; i < n; i++)
+    self->group[i] = group != NULL && group[i] >= 0 && (guint) group[i] < n_groups ? group[i] : -1;
+  lens_chart_alloc_items (self, n);
+  return self;
+}
+
+LensChart *
 lens_chart_new_line (const char           *title,
                      const char           *x_label,
                      const char           *y_label,
@@ -406,6 +449,32 @@ lens_chart_set_note (LensChart  *chart,
 
   g_free (chart->note);
   chart->note = copy_text (note);
+}
+
+void
+lens_chart_set_value_range (LensChart *chart,
+                            double     lo,
+                            double     hi)
+{
+  g_return_if_fail (LENS_IS_CHART (chart));
+  g_return_if_fail (chart->kind == LENS_CHART_HEATMAP);
+  g_return_if_fail (!(lo > hi));
+
+  chart->value_lo = isfinite (lo) ? lo : NAN;
+  chart->value_hi = isfinite (hi) ? hi : NAN;
+}
+
+void
+lens_chart_get_label_steps (LensChart *chart,
+                            guint     *row_step,
+                            guint     *col_step)
+{
+  g_return_if_fail (LENS_IS_CHART (chart));
+
+  if (row_step != NULL)
+    *row_step = chart->row_step;
+  if (col_step != NULL)
+    *col_step = chart->col_step;
 }
 
 guint
@@ -1215,7 +1284,37 @@ typedef enum {
   SWATCH_BOX,
   SWATCH_LINE,
   SWATCH_RING,
+  SWATCH_DOT,       /* a grouped-scatter point */
+  SWATCH_DOT_NONE,  /* the grey point of "no group" */
 } SwatchKind;
+
+/* Points without a group: a mid grey, apart from every palette colour
+ * (including black and the dark style's light grey). */
+static void
+none_color (gboolean dark,
+            double   rgb[3])
+{
+  rgb_from_hex (dark ? 0x808080 : 0x9A9A9A, rgb);
+}
+
+/* A filled point with a thin edge 40% darker than its fill: overlapping
+ * points stay countable, and light fills (orange, yellow) stay visible on
+ * white. */
+static void
+draw_dot (Ctx          *d,
+          double        x,
+          double        y,
+          double        r,
+          const double  rgb[3])
+{
+  cairo_new_path (d->cr);
+  cairo_arc (d->cr, x, y, r, 0, 2 * G_PI);
+  set_source (d, rgb);
+  cairo_fill_preserve (d->cr);
+  cairo_set_source_rgb (d->cr, rgb[0] * 0.6, rgb[1] * 0.6, rgb[2] * 0.6);
+  cairo_set_line_width (d->cr, 0.6);
+  cairo_stroke (d->cr);
+}
 
 /* Line styles for series past the eighth colour. */
 static void
@@ -1276,6 +1375,13 @@ draw_swatch (Ctx        *d,
       cairo_arc (d->cr, x + sw / 2, cy, sw * 0.3, 0, 2 * G_PI);
       cairo_stroke (d->cr);
       break;
+    case SWATCH_DOT:
+    case SWATCH_DOT_NONE:
+      /* Larger than the points, so the colour reads next to text. */
+      if (kind == SWATCH_DOT_NONE)
+        none_color (d->dark, rgb);
+      draw_dot (d, x + sw / 2, cy, sw * 0.42, rgb);
+      break;
     }
 }
 
@@ -1289,14 +1395,15 @@ draw_legend (Ctx        *d,
              guint       n,
              char      **labels,
              SwatchKind  kind,
-             const char *extra_ring_label,
+             const char *extra_label,
+             SwatchKind  extra_kind,
              gboolean    draw)
 {
   double max_w = d->w - 2 * d->pad;
   double sw = kind == SWATCH_LINE ? d->em * 1.6 : d->em * 0.75;
   double gap = d->em * 0.35, spacing = d->em * 1.1;
   double x, row_h = d->em * 1.25, height;
-  guint n_entries = n + (extra_ring_label != NULL ? 1 : 0);
+  guint n_entries = n + (extra_label != NULL ? 1 : 0);
   int rows = 1;
 
   if (n_entries == 0)
@@ -1306,7 +1413,7 @@ draw_legend (Ctx        *d,
   x = 0;
   for (guint i = 0; i < n_entries; i++)
     {
-      const char *label = i < n ? labels[i] : extra_ring_label;
+      const char *label = i < n ? labels[i] : extra_label;
       double ew = MIN (sw + gap + text_width (d, d->font, label), max_w);
 
       if (x > 0 && x + ew > max_w)
@@ -1325,7 +1432,7 @@ draw_legend (Ctx        *d,
   x = 0;
   for (guint i = 0, row = 0; i < n_entries; i++)
     {
-      const char *label = i < n ? labels[i] : extra_ring_label;
+      const char *label = i < n ? labels[i] : extra_label;
       PangoLayout *l = ctx_layout (d, d->font, label);
       double tw, ew, cy;
 
@@ -1338,7 +1445,7 @@ draw_legend (Ctx        *d,
           x = 0;
         }
       cy = y + row * row_h + row_h / 2;
-      draw_swatch (d, i < n ? kind : SWATCH_RING, i, d->pad + x, cy, sw);
+      draw_swatch (d, i < n ? kind : extra_kind, i, d->pad + x, cy, sw);
       draw_layout (d, l, d->pad + x + sw + gap, cy, 0, 0.5, d->c.fg);
       g_object_unref (l);
       x += ew + spacing;
@@ -1586,7 +1693,7 @@ draw_bar (Ctx *d)
     dmax = c->y_max;
 
   title_bottom = draw_title (d);
-  legend_h = draw_legend (d, 0, S, c->labels_b, SWATCH_BOX, NULL, FALSE);
+  legend_h = draw_legend (d, 0, S, c->labels_b, SWATCH_BOX, NULL, SWATCH_BOX, FALSE);
   /* Layout in two passes: the first guesses the plot's height for the
    * tick count, the second uses the real one. Nothing is drawn until the
    * axis, and with it the note, is final. */
@@ -1637,7 +1744,7 @@ draw_bar (Ctx *d)
       plot.h = MAX (bottom - top - label_h - d->em * 0.45, 1);
     }
   draw_note (d, title_bottom, note, TRUE);
-  draw_legend (d, title_bottom + note_h, S, c->labels_b, SWATCH_BOX, NULL, TRUE);
+  draw_legend (d, title_bottom + note_h, S, c->labels_b, SWATCH_BOX, NULL, SWATCH_BOX, TRUE);
 
   ay.p0 = plot.y + plot.h;
   ay.p1 = plot.y;
@@ -1760,6 +1867,18 @@ heat_domain (LensChart *c,
       a = c->scale == LENS_COLOR_SCALE_DIVERGING ? c->center - 1 : 0;
       b = c->scale == LENS_COLOR_SCALE_DIVERGING ? c->center + 1 : 1;
     }
+  /* A fixed end replaces the data's, so matrices side by side share a
+   * scale; a free end that falls on the wrong side gives way. */
+  if (isfinite (c->value_lo))
+    {
+      a = c->value_lo;
+      b = MAX (b, a);
+    }
+  if (isfinite (c->value_hi))
+    {
+      b = c->value_hi;
+      a = isfinite (c->value_lo) ? a : MIN (a, b);
+    }
   if (c->scale == LENS_COLOR_SCALE_DIVERGING)
     {
       /* Symmetric, so equal distances from the centre get equal colours. */
@@ -1771,8 +1890,16 @@ heat_domain (LensChart *c,
     }
   else if (!(b > a))
     {
-      a -= 0.5;
-      b += 0.5;
+      /* Widen away from a fixed end. */
+      if (isfinite (c->value_lo) && !isfinite (c->value_hi))
+        b = a + 1;
+      else if (isfinite (c->value_hi) && !isfinite (c->value_lo))
+        a = b - 1;
+      else
+        {
+          a -= 0.5;
+          b += 0.5;
+        }
     }
   *lo = a;
   *hi = b;
@@ -1829,6 +1956,19 @@ cell_text (LensChart *c,
   return g_strconcat (value, c->marks != NULL && c->marks[i] != NULL ? c->marks[i] : "", NULL);
 }
 
+/* Every k-th label, k a power of two (1, 2, 4, 8, …), so that k cells
+ * hold one label: regular steps that halve cleanly in a 64 × 64 matrix. */
+static guint
+label_step (double cell,
+            double need)
+{
+  guint k = 1;
+
+  while (k < (1u << 20) && k * cell < need)
+    k *= 2;
+  return k;
+}
+
 static void
 draw_heatmap (Ctx *d)
 {
@@ -1837,7 +1977,7 @@ draw_heatmap (Ctx *d)
   double vlo, vhi, top, bottom, avail_l, avail_r;
   double row_w = 0, col_w = 0, col_h = 0, tick_w, bar_area, cell_w, cell_h;
   double grid_x, grid_y, grid_w, grid_h, col_area_h = 0, lh;
-  double max_label;
+  double max_label, dense_w = 1;
   gboolean rotate = FALSE, cell_labels = TRUE;
   Axis cb;
 
@@ -1860,14 +2000,22 @@ draw_heatmap (Ctx *d)
   bar_area = d->em * 1.0 + d->em * 0.9 + d->em * 0.3 + d->em * 0.3 + tick_w
              + (c->y_label != NULL ? d->em * 0.5 + lh : 0);
 
-  /* Column labels lie flat when they fit their cell, else turn 45°. */
+  /* Column labels lie flat when they fit their cell, else turn 45°. In a
+   * dense matrix, where not even turned labels fit every column, only
+   * every k-th is labelled, flat unless turning shows four times as many
+   * (turned labels are harder to read); judged by the cells' final width,
+   * from the first pass. */
   for (int pass = 0; pass < 2; pass++)
     {
       double grid_avail_w = MAX (avail_r - avail_l - row_w - d->em * 0.5 - bar_area, 1);
-      double grid_avail_h;
+      double grid_avail_h, basis;
+      guint flat, turned;
 
       cell_w = grid_avail_w / MAX (C, 1);
-      rotate = col_w > cell_w - d->em * 0.4;
+      basis = pass == 1 && label_step (cell_w, lh * 1.1) > 1 ? dense_w : cell_w;
+      flat = label_step (basis, col_w + d->em * 0.4);
+      turned = label_step (basis, lh * 1.1);
+      rotate = flat > turned && (turned == 1 || flat >= 4 * turned);
       col_h = rotate ? (col_w + lh * 0.5) * G_SQRT2 / 2 + lh * 0.5 : lh;
       col_area_h = col_h + d->em * 0.4;
       grid_avail_h = MAX (bottom - top - col_area_h, 1);
@@ -1876,6 +2024,7 @@ draw_heatmap (Ctx *d)
        * a square matrix (correlations). */
       cell_h = MIN (cell_h, cell_w);
       cell_w = MIN (cell_w, cell_h * (R == C ? 1.0 : 1.6));
+      dense_w = cell_w;
       if (pass == 0 && rotate)
         {
           /* A rotated first label reaches left of the grid. */
@@ -1885,6 +2034,12 @@ draw_heatmap (Ctx *d)
     }
   grid_w = cell_w * C;
   grid_h = cell_h * R;
+  /* Every k-th label where cells are smaller than a label: rows below
+   * 0.8 of a line (the line includes leading), then spaced a full line
+   * apart; flat column labels may be ellipsized down to 3 em before they
+   * thin out. */
+  c->row_step = cell_h >= lh * 0.8 ? 1 : label_step (cell_h, lh);
+  c->col_step = label_step (cell_w, rotate ? lh * 1.1 : MIN (col_w, d->em * 3) + d->em * 0.4);
   /* Centre the whole block (row labels, grid, colour bar) horizontally. */
   grid_x = avail_l + row_w + d->em * 0.5
            + MAX (0, (avail_r - avail_l - row_w - d->em * 0.5 - bar_area - grid_w) / 2);
@@ -1918,8 +2073,9 @@ draw_heatmap (Ctx *d)
         double x = grid_x + k * cell_w, y = grid_y + r * cell_h;
         double x0 = snap_edge (d, x, TRUE), y0 = snap_edge (d, y, FALSE);
         double x1 = snap_edge (d, x + cell_w, TRUE), y1 = snap_edge (d, y + cell_h, FALSE);
-        /* A one-unit seam in the background colour separates cells. */
-        double gap = cell_w > 6 && cell_h > 6 ? 1.0 : 0.0;
+        /* A one-unit seam in the background colour separates cells; in
+         * smaller cells it would take too much of their colour. */
+        double gap = cell_w > 9 && cell_h > 9 ? 1.0 : 0.0;
         double rgb[3];
 
         set_rect (c, i, x, y, cell_w, cell_h);
@@ -1946,32 +2102,28 @@ draw_heatmap (Ctx *d)
           }
       }
 
-  /* Row labels, right-aligned against the grid; column labels below. */
-  for (guint r = 0; r < R; r++)
+  /* Row labels, right-aligned against the grid; column labels below.
+   * Only the labelling thins out: every cell is drawn and read out. */
+  for (guint r = 0; r < R; r += c->row_step)
     {
       PangoLayout *l = ctx_layout (d, d->font, c->labels_a[r]);
 
       layout_limit (l, d->w * 0.3, 1);
-      if (cell_h >= lh * 0.8 || r % (guint) ceil (lh / MAX (cell_h, 1)) == 0)
-        draw_layout (d, l, grid_x - d->em * 0.5, grid_y + (r + 0.5) * cell_h, 1.0, 0.5, d->c.fg);
+      draw_layout (d, l, grid_x - d->em * 0.5, grid_y + (r + 0.5) * cell_h, 1.0, 0.5, d->c.fg);
       g_object_unref (l);
     }
-  for (guint k = 0; k < C; k++)
+  for (guint k = 0; k < C; k += c->col_step)
     {
       PangoLayout *l = ctx_layout (d, d->font, c->labels_b[k]);
       double cx = grid_x + (k + 0.5) * cell_w;
-      guint every = rotate ? (guint) MAX (1, ceil (lh * 1.1 / MAX (cell_w, 1))) : 1;
 
-      layout_limit (l, rotate ? max_label : cell_w, 1);
+      layout_limit (l, rotate ? max_label : MAX (cell_w, c->col_step * cell_w - d->em * 0.4), 1);
       /* Names like "dim 12" differ at the end: keep both ends. */
       pango_layout_set_ellipsize (l, PANGO_ELLIPSIZE_MIDDLE);
-      if (k % every == 0)
-        {
-          if (rotate)
-            draw_layout_rotated (d, l, cx, grid_y + grid_h + d->em * 0.35, -G_PI / 4, 1.0, 0.5, d->c.fg);
-          else
-            draw_layout (d, l, cx, grid_y + grid_h + d->em * 0.35, 0.5, 0.0, d->c.fg);
-        }
+      if (rotate)
+        draw_layout_rotated (d, l, cx, grid_y + grid_h + d->em * 0.35, -G_PI / 4, 1.0, 0.5, d->c.fg);
+      else
+        draw_layout (d, l, cx, grid_y + grid_h + d->em * 0.35, 0.5, 0.0, d->c.fg);
       g_object_unref (l);
     }
 
@@ -2361,6 +2513,82 @@ draw_scatter (Ctx *d)
     }
 }
 
+/* ---- grouped scatter ---------------------------------------------------------- */
+
+static gboolean
+point_shown (LensChart *c,
+             guint      i)
+{
+  return isfinite (c->x[i]) && isfinite (c->y[i]);
+}
+
+static void
+draw_scatter_groups (Ctx *d)
+{
+  LensChart *c = d->chart;
+  guint N = c->n_a, G = c->n_b;
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY, top;
+  /* Small, for hundreds of points; the hit target is larger (7 units,
+   * and the view's 10). */
+  const double r = 2.5;
+  gboolean any_none = FALSE;
+  Axis ax, ay;
+
+  for (guint i = 0; i < N; i++)
+    {
+      if (!point_shown (c, i))
+        continue;
+      xlo = MIN (xlo, c->x[i]);
+      xhi = MAX (xhi, c->x[i]);
+      ylo = MIN (ylo, c->y[i]);
+      yhi = MAX (yhi, c->y[i]);
+      any_none |= c->group[i] < 0;
+    }
+  if (!isfinite (xlo))
+    {
+      xlo = ylo = 0;
+      xhi = yhi = 1;
+    }
+  /* Margins so no point sits on the frame. */
+  {
+    double dy = (yhi - ylo) * 0.06, dx = (xhi - xlo) * 0.06;
+    ylo -= dy;
+    yhi += dy;
+    xlo -= dx;
+    xhi += dx;
+  }
+
+  top = draw_title (d);
+  top += draw_legend (d, top, G, c->labels_b, SWATCH_DOT, any_none ? "none" : NULL,
+                      SWATCH_DOT_NONE, TRUE);
+  top += d->em * 0.4;
+  xy_frame (d, top, &ax, &ay, xlo, xhi, ylo, yhi, FALSE, all_integers (c->x, N));
+
+  /* Group by group in legend order, "none" first and so underneath:
+   * later groups cover earlier ones consistently, not by accident of
+   * point order. */
+  for (int g = -1; g < (int) G; g++)
+    {
+      double rgb[3];
+
+      if (g < 0)
+        none_color (d->dark, rgb);
+      else
+        lens_chart_palette ((guint) g, d->dark, rgb);
+      for (guint i = 0; i < N; i++)
+        {
+          double px, py;
+
+          if (c->group[i] != g || !point_shown (c, i))
+            continue;
+          px = axis_map (&ax, c->x[i]);
+          py = axis_map (&ay, c->y[i]);
+          draw_dot (d, px, py, r, rgb);
+          set_rect (c, i, px - r - 1, py - r - 1, 2 * r + 2, 2 * r + 2);
+        }
+    }
+}
+
 /* ---- line chart ------------------------------------------------------------- */
 
 static void
@@ -2397,7 +2625,8 @@ draw_line (Ctx *d)
     }
 
   top = draw_title (d);
-  top += draw_legend (d, top, c->n_a, c->labels_a, SWATCH_LINE, any_marker ? "best" : NULL, TRUE);
+  top += draw_legend (d, top, c->n_a, c->labels_a, SWATCH_LINE, any_marker ? "best" : NULL,
+                      SWATCH_RING, TRUE);
   top += d->em * 0.4;
   plot = xy_frame (d, top, &ax, &ay, xlo, xhi, ylo, yhi, FALSE, all_integers (c->x, c->n_items));
 
@@ -2531,6 +2760,9 @@ lens_chart_draw (LensChart            *chart,
         break;
       case LENS_CHART_LINE:
         draw_line (&d);
+        break;
+      case LENS_CHART_SCATTER_GROUPS:
+        draw_scatter_groups (&d);
         break;
       }
 
@@ -2689,6 +2921,18 @@ lens_chart_describe_item (LensChart *chart,
           g_string_append (s, " (best)");
       }
       break;
+    case LENS_CHART_SCATTER_GROUPS:
+      {
+        /* Both axes alike (PC1, PC2): the same precision on each. */
+        g_autofree char *x = format_value (c->x[item], FALSE);
+        g_autofree char *y = format_value (c->y[item], FALSE);
+
+        g_string_append_printf (s, "%s · %s: %s %s, %s %s", c->labels_a[item],
+                                c->group[item] >= 0 ? c->labels_b[c->group[item]] : "none",
+                                c->x_label ? c->x_label : "x", x,
+                                c->y_label ? c->y_label : "y", y);
+      }
+      break;
     }
   return g_string_free (s, FALSE);
 }
@@ -2809,6 +3053,17 @@ describe_kind (LensChart *c,
           }
         if (count_nan (c->v, n) > 0)
           g_string_append_printf (s, " %u cells are undefined.", count_nan (c->v, n));
+        if (isfinite (c->value_lo) || isfinite (c->value_hi))
+          {
+            double a, b;
+            g_autofree char *ta = NULL;
+            g_autofree char *tb = NULL;
+
+            heat_domain (c, &a, &b);
+            ta = format_heat_value (c, a);
+            tb = format_heat_value (c, b);
+            g_string_append_printf (s, " The colour scale is fixed at %s to %s.", ta, tb);
+          }
       }
       break;
     case LENS_CHART_DIVERGING:
@@ -2848,6 +3103,31 @@ describe_kind (LensChart *c,
                                 c->x_label ? c->x_label : "x",
                                 c->log_x ? " (log scale)" : "",
                                 c->y_label ? c->y_label : "y");
+      }
+      break;
+    case LENS_CHART_SCATTER_GROUPS:
+      {
+        g_autofree guint *sizes = g_new0 (guint, c->n_b + 1);
+        guint shown = 0;
+
+        /* Group sizes: the legend's colours, in words. */
+        for (guint i = 0; i < c->n_a; i++)
+          {
+            sizes[c->group[i] >= 0 ? (guint) c->group[i] : c->n_b]++;
+            shown += point_shown (c, i);
+          }
+        g_string_append_printf (s, "Scatter plot of %u points in %u groups (", c->n_a, c->n_b);
+        for (guint g = 0; g <= c->n_b; g++)
+          {
+            if (g == c->n_b && sizes[g] == 0)
+              break;
+            g_string_append_printf (s, "%s%s: %u", g > 0 ? ", " : "",
+                                    g < c->n_b ? c->labels_b[g] : "none", sizes[g]);
+          }
+        g_string_append_printf (s, "); x: %s, y: %s.",
+                                c->x_label ? c->x_label : "x", c->y_label ? c->y_label : "y");
+        if (shown < c->n_a)
+          g_string_append_printf (s, " %u points are undefined and not shown.", c->n_a - shown);
       }
       break;
     case LENS_CHART_LINE:
@@ -2998,6 +3278,23 @@ lens_chart_to_csv (LensChart *chart)
           csv_end (s);
         }
       break;
+    case LENS_CHART_SCATTER_GROUPS:
+      g_string_append (s, "label,group,x,y");
+      csv_end (s);
+      for (guint i = 0; i < c->n_items; i++)
+        {
+          lens_format_csv_field (s, c->labels_a[i]);
+          csv_sep (s);
+          /* No group: an empty field, as for a missing number. */
+          if (c->group[i] >= 0)
+            lens_format_csv_field (s, c->labels_b[c->group[i]]);
+          csv_sep (s);
+          csv_number (s, c->x[i]);
+          csv_sep (s);
+          csv_number (s, c->y[i]);
+          csv_end (s);
+        }
+      break;
     case LENS_CHART_LINE:
       g_string_append (s, "series,x,y,best");
       csv_end (s);
@@ -3105,6 +3402,7 @@ lens_chart_export (LensChart            *chart,
   cairo_t *cr;
   GError *local = NULL;
   gsize n_rects;
+  guint row_step, col_step;
 
   g_return_val_if_fail (LENS_IS_CHART (chart), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -3155,11 +3453,16 @@ lens_chart_export (LensChart            *chart,
       return FALSE;
     }
 
-  /* An export must not move the on-screen hit targets. */
+  /* An export must not move the on-screen hit targets (nor change what
+   * lens_chart_get_label_steps says about the screen). */
   n_rects = 4 * (gsize) MAX (chart->n_items, 1);
   saved = g_memdup2 (chart->rects, n_rects * sizeof (double));
+  row_step = chart->row_step;
+  col_step = chart->col_step;
   lens_chart_draw (chart, cr, width, height, style);
   memcpy (chart->rects, saved, n_rects * sizeof (double));
+  chart->row_step = row_step;
+  chart->col_step = col_step;
 
   status = cairo_status (cr);
   cairo_destroy (cr);

@@ -21,6 +21,7 @@ typedef enum {
   LENS_CHART_DIVERGING,  /* horizontal Δ bars around 0 with CIs */
   LENS_CHART_SCATTER,    /* labelled points, optional log x axis */
   LENS_CHART_LINE,       /* series of (x, y) points */
+  LENS_CHART_SCATTER_GROUPS, /* many unlabelled points coloured by group */
 } LensChartKind;
 
 typedef enum {
@@ -97,6 +98,23 @@ LensChart *lens_chart_new_scatter    (const char          *title,
                                       gboolean             log_x,
                                       gboolean             zero_line);
 
+/* Many points coloured by group, without text labels (e.g. users'
+ * generated layers in 2-D, coloured by dominant scenario). point_names
+ * (nullable: numbered) appear in read-outs only. group[i] is in
+ * [0, n_groups) or -1 for none (grey, legend "none"); group (nullable)
+ * and out-of-range entries mean none. Groups take the palette in order
+ * and are drawn in order, "none" first, underneath. */
+LensChart *lens_chart_new_scatter_groups (const char          *title,
+                                          const char          *x_label,
+                                          const char          *y_label,
+                                          guint                n,
+                                          const char * const  *point_names,
+                                          const double        *x,
+                                          const double        *y,
+                                          const int           *group,
+                                          guint                n_groups,
+                                          const char * const  *group_labels);
+
 /* Line series: series s has n_points[s] points (x[s][k], y[s][k]); an
  * optional marker index per series (−1 for none), e.g. the best epoch. */
 LensChart *lens_chart_new_line       (const char          *title,
@@ -165,5 +183,17 @@ guint         lens_chart_get_grid_columns (LensChart *chart);
  * what a heatmap's marks mean ("* p < 0.05, Holm-corrected"). Set it before
  * the chart is shown; NULL removes it. */
 void          lens_chart_set_note    (LensChart *chart, const char *note);
+
+/* Heatmaps: a fixed colour-scale range [lo, hi] (lo ≤ hi) instead of the
+ * data's, so two matrices drawn side by side share one scale. NaN leaves
+ * that end to the data. A diverging scale stays symmetric about its centre (the larger
+ * distance of lo and hi from it); values outside the range get the end
+ * colour. Set it before the chart is shown. */
+void          lens_chart_set_value_range (LensChart *chart, double lo, double hi);
+
+/* Heatmaps: from the last draw on screen (exports leave it alone), every
+ * how many rows and columns carry a label (1 = all; 2, 4, 8, … when cells
+ * are smaller than their labels); 0 before the first draw. */
+void          lens_chart_get_label_steps (LensChart *chart, guint *row_step, guint *col_step);
 
 G_END_DECLS
