@@ -22,6 +22,9 @@
 #include "msr-demo.h"
 #include "msr-simulate.h"
 #include "lens-overview-page.h"
+#include "lens-correlations-page.h"
+#include "lens-meta-page.h"
+#include "lens-users-page.h"
 #include "msr-project.h"
 
 static LensApplication *app;
@@ -601,7 +604,17 @@ typedef struct {
   const char *page;
   guint       n_runs;        /* runs in the store */
   guint       n_scenarios;
+  gboolean    llm4msr;       /* the project has an LLM4MSR model */
 } PageCheck;
+
+static gboolean
+matrix_present (const MsrCorrelationReport *r, const char *source_prefix)
+{
+  for (guint i = 0; i < r->matrices->len; i++)
+    if (g_str_has_prefix (((MsrScenarioMatrix *) g_ptr_array_index (r->matrices, i))->source, source_prefix))
+      return TRUE;
+  return FALSE;
+}
 
 /* Whether the page shows the session: a chart with items and a table with
  * the rows it must have. Pages fill in from jobs, so tests poll this. */
@@ -609,13 +622,42 @@ static gboolean
 page_populated (gpointer data)
 {
   const PageCheck *c = data;
-  LensPage *page = LENS_PAGE (lens_window_get_page (c->window, c->page));
+  GtkWidget *widget = lens_window_get_page (c->window, c->page);
+  LensPage *page = LENS_PAGE (widget);
   LensChart *chart = lens_page_get_chart (page);
   LensTable *table = lens_page_get_table (page);
 
   if (g_str_equal (c->page, "train"))
     /* Idle: no chart yet; the form describes the project's split. */
     return tree_has_label_containing (GTK_WIDGET (page), lens_session_get_description (lens_window_get_session (c->window)));
+  if (g_str_equal (c->page, "correlations"))
+    {
+      /* The data's two matrices at least, a chart each, and (with an
+       * LLM4MSR model chosen by default) what it learned. */
+      LensCorrelationsPage *cp = LENS_CORRELATIONS_PAGE (widget);
+      const MsrCorrelationReport *r = lens_correlations_page_get_report (cp);
+      return r && !lens_correlations_page_is_busy (cp) && r->n_scenarios == c->n_scenarios &&
+             matrix_present (r, "data:click-rate") && matrix_present (r, "data:user-overlap") &&
+             (!c->llm4msr || matrix_present (r, "learned")) &&
+             lens_correlations_page_get_views (cp)->len == r->matrices->len;
+    }
+  if (g_str_equal (c->page, "meta"))
+    {
+      LensMetaPage *mp = LENS_META_PAGE (widget);
+      if (!c->llm4msr)
+        return !lens_meta_page_is_busy (mp) && !lens_meta_page_is_ready (mp);
+      return lens_meta_page_is_ready (mp) && !lens_meta_page_is_busy (mp) &&
+             lens_chart_get_n_items (lens_meta_page_get_scenario_chart (mp)) > 0 &&
+             lens_chart_get_n_items (lens_meta_page_get_user_chart (mp)) > 0 &&
+             lens_chart_get_n_items (lens_meta_page_get_map_chart (mp)) > 0;
+    }
+  if (g_str_equal (c->page, "users"))
+    {
+      /* The dataset's first user, with their test rows scored. */
+      LensUsersPage *up = LENS_USERS_PAGE (widget);
+      return lens_users_page_get_user (up) != NULL && !lens_users_page_is_busy (up) && table != NULL &&
+             lens_table_get_n_rows (table) > 0;
+    }
   if (chart == NULL || lens_chart_get_n_items (chart) == 0 || table == NULL)
     return FALSE;
   if (g_str_equal (c->page, "runs"))
@@ -629,13 +671,14 @@ page_populated (gpointer data)
 static void
 check_every_page (LensWindow *window,
                   guint       n_runs,
-                  guint       n_scenarios)
+                  guint       n_scenarios,
+                  gboolean    llm4msr)
 {
-  const char *pages[] = { "overview", "backbones", "seesaw", "runs", "train" };
+  const char *pages[] = { "overview", "backbones", "seesaw", "correlations", "meta", "users", "runs", "train" };
 
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     {
-      PageCheck c = { window, pages[i], n_runs, n_scenarios };
+      PageCheck c = { window, pages[i], n_runs, n_scenarios, llm4msr };
       int min_width = 0;
 
       lens_window_show_page (window, pages[i]);
@@ -739,11 +782,12 @@ test_demo (void)
   g_assert_nonnull (strstr (lens_window_get_banner (window), "simulated world"));
   g_assert_nonnull (strstr (lens_window_get_banner (window), "/nonexistent/msrlens-test/ml-100k.zip"));
   g_assert_false (g_file_test (demo_file, G_FILE_TEST_EXISTS));
-  /* Six backbones and the baseline were trained and evaluated. */
+  /* Six backbones, the baseline and STAR with LLM4MSR on the world's
+   * planted knowledge were trained and evaluated. */
   g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
-  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
+  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 8);
   /* Popularity has no training run. */
-  check_every_page (window, 7 + 6, 5);
+  check_every_page (window, 8 + 7, 5, TRUE);
   check_planted_truth (window, sim_dir);
   close_all_windows ();
 
@@ -752,7 +796,11 @@ test_demo (void)
       g_test_skip_printf ("MovieLens-100K not found: %s", data_dir);
       return;
     }
-  /* With a local copy the demo is built, then opened. */
+  /* With a local copy the demo is built, then opened; with the LLM's
+   * knowledge at hand too, it also trains STAR with LLM4MSR. */
+  g_autofree char *knowledge_dir = g_build_filename (shared, "llm-knowledge-ml100k", NULL);
+  const gboolean with_knowledge = g_file_test (knowledge_dir, G_FILE_TEST_IS_DIR);
+  g_setenv ("MSR_KNOWLEDGE_DIR", with_knowledge ? knowledge_dir : "", TRUE);
   window = new_window ();
   lens_window_open_demo (window, data_dir);
   g_assert_true (iterate_until (window_not_loading, window));
@@ -761,8 +809,11 @@ test_demo (void)
   g_assert_true (g_file_equal (lens_window_get_project_dir (window), demo));
   g_assert_cmpuint (g_list_model_get_n_items (lens_dataset_summary_get_model (lens_window_get_dataset_summary (window))), ==, 5);
   g_assert_true (iterate_until (session_has_runs, lens_window_get_session (window)));
-  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, 7);
-  check_every_page (window, 7 + 6, 5);
+  const guint n_eval = with_knowledge ? 8 : 7;
+  g_assert_cmpuint (count_eval_runs (lens_window_get_session (window)), ==, n_eval);
+  if (!with_knowledge)
+    g_assert_nonnull (strstr (lens_window_get_banner (window), "no LLM knowledge"));
+  check_every_page (window, n_eval + n_eval - 1, 5, with_knowledge);
   /* Real data: no planted truth to show. */
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lens_overview_page_get_truth_section (
       LENS_OVERVIEW_PAGE (lens_window_get_page (window, "overview"))))));
@@ -775,6 +826,7 @@ test_demo (void)
   g_assert_cmpstr (lens_window_get_visible_page (window), ==, "workbench");
   close_all_windows ();
   g_unsetenv ("MSR_MOVIELENS_URL");
+  g_unsetenv ("MSR_KNOWLEDGE_DIR");
 }
 
 static void

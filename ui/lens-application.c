@@ -121,6 +121,8 @@ lens_application_handle_local_options (GApplication *app,
       return 0;
     }
   g_variant_dict_lookup (options, "movielens", "^&ay", &movielens);
+  const char *knowledge = NULL;
+  g_variant_dict_lookup (options, "knowledge", "^&ay", &knowledge);
   const char *page = NULL;
   if (g_variant_dict_lookup (options, "page", "&s", &page))
     {
@@ -137,9 +139,19 @@ lens_application_handle_local_options (GApplication *app,
           g_printerr ("%s\n", error->message);
           return 1;
         }
+      /* The demo build reads the knowledge folder from the environment;
+       * set here, before any worker thread exists. */
+      if (knowledge != NULL)
+        {
+          g_autofree char *kdir = g_canonicalize_filename (knowledge, NULL);
+          g_setenv ("MSR_KNOWLEDGE_DIR", kdir, TRUE);
+        }
       /* A running instance opens the demo itself. */
       if (g_application_get_is_remote (app))
         {
+          if (knowledge != NULL)
+            g_printerr ("MSR Lens is already running: --knowledge only reaches a new instance "
+                        "(quit it, or start it with MSR_KNOWLEDGE_DIR set)\n");
           g_action_group_activate_action (G_ACTION_GROUP (app), "open-demo",
                                           g_variant_new_string (dir ? dir : ""));
           return 0;
@@ -148,9 +160,9 @@ lens_application_handle_local_options (GApplication *app,
       g_free (self->demo_movielens_dir);
       self->demo_movielens_dir = g_steal_pointer (&dir);
     }
-  else if (movielens != NULL)
+  else if (movielens != NULL || knowledge != NULL)
     {
-      g_printerr ("--movielens only applies with --demo\n");
+      g_printerr ("%s only applies with --demo\n", movielens ? "--movielens" : "--knowledge");
       return 2;
     }
   return -1;
@@ -367,9 +379,14 @@ lens_application_init (LensApplication *self)
                                  G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
                                  "With --demo: a local MovieLens-100K folder to build it from "
                                  "(or set MSR_MOVIELENS_DIR)", "DIR");
+  g_application_add_main_option (G_APPLICATION (self), "knowledge", 0,
+                                 G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+                                 "With --demo: a folder holding the LLM-written MovieLens-100K user profiles and "
+                                 "movie descriptions, so the demo also trains STAR with LLM4MSR "
+                                 "(or set MSR_KNOWLEDGE_DIR)", "DIR");
   g_application_add_main_option (G_APPLICATION (self), "page", 0,
                                  G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING,
-                                 "The workbench page to show first: overview, backbones, seesaw, runs, train, or planted-truth (a simulated world's Overview, scrolled to it)",
+                                 "The workbench page to show first: overview, backbones, seesaw, correlations, meta, users, runs, train, or planted-truth (a simulated world's Overview, scrolled to it)",
                                  "NAME");
   g_application_set_option_context_parameter_string (G_APPLICATION (self),
                                                      "[PROJECT-FOLDER…]");

@@ -291,6 +291,12 @@ on_load_done (GObject      *source,
           note ? "\n" : "", note ? note : "");
       lens_window_show_banner_markup (self, text);
     }
+  else if (self->pending_note != NULL)
+    {
+      /* e.g. the MovieLens demo built without LLM knowledge */
+      g_autofree char *note = g_markup_escape_text (self->pending_note, -1);
+      lens_window_show_banner_markup (self, note);
+    }
   g_clear_pointer (&self->pending_note, g_free);
   lens_window_set_page (self, "workbench");
 }
@@ -427,7 +433,8 @@ demo_thread (GTask        *task,
   char *dir;
 
   char *note = NULL;
-  dir = msr_demo_prepare (movielens_dir, &note, demo_progress, &worker, cancellable, &error);
+  /* The knowledge folder comes from --knowledge (which sets MSR_KNOWLEDGE_DIR) or the environment. */
+  dir = msr_demo_prepare (movielens_dir, NULL, &note, demo_progress, &worker, cancellable, &error);
   g_free (worker.last_stage);
   if (dir == NULL)
     g_task_return_error (task, error);
