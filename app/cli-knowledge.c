@@ -5,6 +5,7 @@
 #include "cli-common.h"
 #include "cli-verbs.h"
 #include "msr-knowledge-import.h"
+#include "msr-knowledge-batch.h"
 #include "msr-knowledge-vectors.h"
 #include "msr-project.h"
 
@@ -77,10 +78,17 @@ cli_knowledge_import (int argc, char **argv)
       "  msrlens-cli knowledge import ml-genre users_structured_100k.csv --level user \\\n"
       "      --key-column user_id --text-column user_profile --llm gpt-4o-mini\n"
       "  msrlens-cli knowledge import ml-genre movies_structured_100K.csv --level item \\\n"
-      "      --key-column movie_id --text-column movie_info --llm gpt-4o-mini\n");
+      "      --key-column movie_id --text-column movie_info --llm gpt-4o-mini\n"
+      "A FILE named *.jsonl (or starting with '{') is read as OpenAI Batch API output instead: answers\n"
+      "to msrlens-cli knowledge prompts, and embeddings (docs/KNOWLEDGE-PROMPTS.md); then only --source\n"
+      "and --json apply.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!cli_parse (ctx, &argc, &argv, 2, 2))
     return CLI_EXIT_USAGE;
+  /* Batch API output carries its own levels and keys. */
+  if (msr_knowledge_is_batch_output (argv[2]))
+    return cli_knowledge_import_batch (argv[1], argv[2], source, json,
+                                       level_text || key_column || text_column || llm);
   MsrKnowledgeLevel level;
   if (level_text == NULL || !msr_knowledge_level_from_string (level_text, &level))
     return cli_fail_message ("knowledge import: --level must be user, item or scenario");

@@ -17,4 +17,8 @@ int cli_knowledge_import (int argc, char **argv);
 int cli_knowledge_status (int argc, char **argv);
 int cli_knowledge_encode (int argc, char **argv);
 int cli_knowledge_show (int argc, char **argv);
+int cli_knowledge_prompts (int argc, char **argv);
+int cli_knowledge_generate (int argc, char **argv);
+/* knowledge import of a Batch API output file (cli-knowledge-llm.c). */
+int cli_knowledge_import_batch (const char *dir, const char *path, const char *source, int json, int csv_options);
 int cli_study        (int argc, char **argv);

@@ -27,10 +27,12 @@ static const Verb verbs[] = {
   { NULL, "inspect", cli_inspect, "validate a model file and show its configuration and tensors" },
   { NULL, "seesaw", cli_seesaw, "two runs per scenario: ΔAUC with CIs and the seesaw indicators" },
   { NULL, "truth", cli_truth, "a simulated world's planted truth beside what its data show" },
-  { "knowledge", "import", cli_knowledge_import, "import LLM-written texts about users, items or scenarios (CSV)" },
+  { "knowledge", "import", cli_knowledge_import, "import LLM texts: a CSV, or a Batch API output file (JSONL)" },
   { "knowledge", "status", cli_knowledge_status, "what the knowledge store holds: texts, encoders, imports" },
   { "knowledge", "encode", cli_knowledge_encode, "vectors for the texts, derived scenario knowledge, correlation matrices" },
   { "knowledge", "show", cli_knowledge_show, "the knowledge text of one user, item or scenario" },
+  { "knowledge", "prompts", cli_knowledge_prompts, "scenario/user prompts as Batch API requests (JSONL)" },
+  { "knowledge", "generate", cli_knowledge_generate, "ask an OpenAI-compatible server; store answers, embeddings" },
   { NULL, "study", cli_study, "every backbone with and without LLM4MSR and its ablations, over seeds" },
 };
 
@@ -45,7 +47,7 @@ usage (FILE *out)
     {
       g_autofree char *full = verbs[i].group ? g_strdup_printf ("%s %s", verbs[i].group, verbs[i].name)
                                              : g_strdup (verbs[i].name);
-      fprintf (out, "  %-16s %s\n", full, verbs[i].summary);
+      fprintf (out, "  %-18s %s\n", full, verbs[i].summary);
     }
   fprintf (out, "\nEach verb takes --help. Errors go to stderr with a non-zero exit status.\n");
 }

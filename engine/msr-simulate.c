@@ -3,6 +3,7 @@
 #include "msr-simulate.h"
 #include "msr-correlation.h"
 #include "msr-knowledge.h"
+#include "msr-knowledge-vectors.h"
 #include "msr-project.h"
 #include "msr-tabular.h"
 #include "msr-metrics.h"
@@ -1323,7 +1324,15 @@ msr_sim_write_planted_knowledge (const char *dir, const MsrSimOptions *o, GError
       ids[i] = e->id;
       memcpy (vectors + (gsize) i * D, i < U ? uv + (gsize) i * D : sv + (gsize) (i - U) * D, D * sizeof (float));
     }
+  /* The scenario knowledge's own correlation, as an encoder's would be
+   * stored: cos(L_s ⊕ α_s, L_t ⊕ α_t), near but not equal to C_st since
+   * the α column adds α_s·α_t. */
+  g_autofree double *cos = msr_knowledge_cosine_matrix (sv, S, D);
+  g_autofree const char **names = g_new0 (const char *, S + 1);
+  for (guint s = 0; s < S; s++)
+    names[s] = msr_sim_options_get_name (o, s);
   return msr_knowledge_put_embeddings (k, "planted", ids, vectors, U + S, error) &&
+         msr_knowledge_put_correlation (k, "llm:planted", names, S, cos, error) &&
          msr_knowledge_finish_import (k, im, NULL, error);
 }
 

@@ -59,6 +59,38 @@ train_and_test_auc (MsrProject *project, const MsrDataset *ds, const MsrModelCon
   return overall->auc;
 }
 
+/* The planted scenario knowledge's correlation is stored as an encoder's
+ * is, and it is what the planted vectors [L_s, α_s] give:
+ * (C_st + α_s α_t) / sqrt((1 + α_s²)(1 + α_t²)). */
+static void
+test_planted_correlation (void)
+{
+  g_autofree char *dir = planted_world ("planted-correlation", 3000, 200);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(MsrSimTruth) truth = msr_sim_truth_load (dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(MsrSimRecovery) rec = msr_sim_recovery_compute (truth, ds, &error);
+  g_assert_no_error (error);
+  const guint S = rec->n_scenarios;
+  g_autofree char *path = g_build_filename (dir, MSR_KNOWLEDGE_FILE, NULL);
+  g_autoptr(MsrKnowledge) k = msr_knowledge_open (path, MSR_KNOWLEDGE_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_autofree double *cos = msr_knowledge_get_correlation (k, "llm:planted", (const char *const *) rec->names, S,
+                                                          &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (cos);
+  for (guint s = 0; s < S; s++)
+    for (guint t = 0; t < S; t++)
+      {
+        const double as = rec->alpha[s], at = rec->alpha[t];
+        const double want = (rec->planted[s * S + t] + as * at) / sqrt ((1 + as * as) * (1 + at * at));
+        g_assert_cmpfloat_with_epsilon (cos[s * S + t], want, 1e-5);
+      }
+}
+
 /* Knowledge that carries the planted structure must beat the same vectors
  * handed to the wrong users. */
 static void
@@ -351,6 +383,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
   tmp_root = g_dir_make_tmp ("msr-llm4msr-XXXXXX", &error);
   g_assert_no_error (error);
+  g_test_add_func ("/llm4msr/planted-correlation", test_planted_correlation);
   g_test_add_func ("/llm4msr/meta-weights", test_meta_weights);
   g_test_add_func ("/llm4msr/explain", test_explain);
   g_test_add_func ("/llm4msr/files-and-knowledge", test_files_and_knowledge);

@@ -632,13 +632,14 @@ page_populated (gpointer data)
     return tree_has_label_containing (GTK_WIDGET (page), lens_session_get_description (lens_window_get_session (c->window)));
   if (g_str_equal (c->page, "correlations"))
     {
-      /* The data's two matrices at least, a chart each, and (with an
-       * LLM4MSR model chosen by default) what it learned. */
+      /* The data's two matrices at least, a chart each, and with an
+       * LLM4MSR model (chosen by default) what it learned and what its
+       * knowledge says. */
       LensCorrelationsPage *cp = LENS_CORRELATIONS_PAGE (widget);
       const MsrCorrelationReport *r = lens_correlations_page_get_report (cp);
       return r && !lens_correlations_page_is_busy (cp) && r->n_scenarios == c->n_scenarios &&
              matrix_present (r, "data:click-rate") && matrix_present (r, "data:user-overlap") &&
-             (!c->llm4msr || matrix_present (r, "learned")) &&
+             (!c->llm4msr || (matrix_present (r, "learned") && matrix_present (r, "llm:"))) &&
              lens_correlations_page_get_views (cp)->len == r->matrices->len;
     }
   if (g_str_equal (c->page, "meta"))

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Makes the README's screenshots of every page from a real run under Xvfb
-# at 1280x800: it builds the demo (MovieLens-100K, six backbones) in a
-# private data folder, then opens it once per page; then the simulated
-# demo (what opens without MovieLens), scrolled to its planted truth.
+# at 1280x800: it builds the demo (MovieLens-100K, six backbones, the
+# baseline and STAR with LLM4MSR) in a private data folder, then opens it
+# once per page; then the simulated demo (what opens without MovieLens),
+# scrolled to its planted truth, and its Scenario Correlations page.
 # Usage: docs/screenshots/make-screenshots.sh [BUILD_DIR]
-# Needs MovieLens-100K: $MSR_MOVIELENS_DIR, or ../shared/data/movielens-100k.
+# Needs MovieLens-100K ($MSR_MOVIELENS_DIR, or ../shared/data/movielens-100k)
+# and the LLM's knowledge of it ($MSR_KNOWLEDGE_DIR, or
+# ../shared/data/llm-knowledge-ml100k).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 data="${MSR_MOVIELENS_DIR:-$root/../shared/data/movielens-100k}"
+knowledge="${MSR_KNOWLEDGE_DIR:-$root/../shared/data/llm-knowledge-ml100k}"
 import=/usr/bin/import   # ImageMagick's own, not a stand-in earlier on PATH
 app="$build/app/msrlens"
 cli="$build/app/msrlens-cli"
@@ -62,22 +66,24 @@ eval_runs () {
 }
 
 # First opening builds and trains the demo, with its progress on screen.
-"$app" --demo --movielens "$data" &
+"$app" --demo --movielens "$data" --knowledge "$knowledge" &
 app_pid=$!
 sleep 12
 "$import" -window root "$here/loading.png"
-for _ in $(seq 600); do
-  [ "$(eval_runs "$demo")" -ge 7 ] && break
+for _ in $(seq 900); do
+  [ "$(eval_runs "$demo")" -ge 8 ] && break
   sleep 1
 done
 kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
 
 # No window manager here: the window opens at the schema's default size,
 # which fits 1280x800.
-for page in overview backbones seesaw runs train; do
+for page in overview backbones seesaw correlations meta users runs train; do
   "$app" --demo --page "$page" &
   app_pid=$!
-  sleep 5
+  # The explaining pages compute on opening (Mantel permutations, every
+  # user's generated layer).
+  case "$page" in correlations|meta|users) sleep 12 ;; *) sleep 5 ;; esac
   "$import" -window root "$here/$page.png"
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
   echo "wrote $here/$page.png"
@@ -89,11 +95,19 @@ export XDG_DATA_HOME="$tmp/sim-data"
 sim="$XDG_DATA_HOME/msrlens/demo-simulated"
 MSR_MOVIELENS_DIR= MSR_MOVIELENS_URL=file:///nonexistent/ml-100k.zip "$app" --demo --page planted-truth &
 app_pid=$!
-for _ in $(seq 600); do
-  [ "$(eval_runs "$sim")" -ge 7 ] && break
+for _ in $(seq 900); do
+  [ "$(eval_runs "$sim")" -ge 8 ] && break
   sleep 1
 done
 sleep 4
 "$import" -window root "$here/planted-truth.png"
 kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
 echo "wrote $here/planted-truth.png"
+
+# Its correlations: planted, the planted knowledge's, the data's, learned.
+"$app" --demo --page correlations &
+app_pid=$!
+sleep 12
+"$import" -window root "$here/sim-correlations.png"
+kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; app_pid=
+echo "wrote $here/sim-correlations.png"
