@@ -22,3 +22,5 @@ int cli_knowledge_generate (int argc, char **argv);
 /* knowledge import of a Batch API output file (cli-knowledge-llm.c). */
 int cli_knowledge_import_batch (const char *dir, const char *path, const char *source, int json, int csv_options);
 int cli_study        (int argc, char **argv);
+int cli_meta_weights (int argc, char **argv);
+int cli_correlations (int argc, char **argv);

@@ -34,6 +34,8 @@ static const Verb verbs[] = {
   { "knowledge", "prompts", cli_knowledge_prompts, "scenario/user prompts as Batch API requests (JSONL)" },
   { "knowledge", "generate", cli_knowledge_generate, "ask an OpenAI-compatible server; store answers, embeddings" },
   { NULL, "study", cli_study, "every backbone with and without LLM4MSR and its ablations, over seeds" },
+  { NULL, "meta-weights", cli_meta_weights, "an LLM4MSR model's generated meta layer of a scenario or user (CSV/JSON)" },
+  { NULL, "correlations", cli_correlations, "scenario correlations: LLM, data, planted, learned; Mantel agreement" },
 };
 
 static void

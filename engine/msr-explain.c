@@ -309,7 +309,6 @@ msr_explain_user_aucs (const MsrDataset *ds, guint split_mask, const double *sco
 
 /* ---- scenario correlations side by side ------------------------------------ */
 
-#define AGREEMENT_PERMUTATIONS 9999
 #define CLICK_RATE_MIN_ROWS 5
 
 static void
@@ -393,7 +392,8 @@ read_knowledge (MsrCorrelationReport *r, const char *path, const char *const *na
 
 MsrCorrelationReport *
 msr_explain_correlations (const char *project_dir, const char *knowledge_path, MsrModel *model,
-                          const char *model_label, const MsrDataset *ds, GCancellable *cancellable, GError **error)
+                          const char *model_label, const MsrDataset *ds, guint permutations,
+                          GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (ds != NULL, NULL);
   const guint S = msr_dataset_get_n_scenarios (ds);
@@ -405,7 +405,7 @@ msr_explain_correlations (const char *project_dir, const char *knowledge_path, M
   r->matrices = g_ptr_array_new_with_free_func ((GDestroyNotify) matrix_free);
   r->texts = g_new0 (char *, S);
   r->text_sources = g_new0 (char *, S);
-  r->permutations = AGREEMENT_PERMUTATIONS;
+  r->permutations = permutations;
 
   read_knowledge (r, knowledge_path, (const char * const *) r->scenarios);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -457,7 +457,7 @@ msr_explain_correlations (const char *project_dir, const char *knowledge_path, M
         ag->a = a;
         ag->b = b;
         const MsrScenarioMatrix *ma = r->matrices->pdata[a], *mb = r->matrices->pdata[b];
-        if (!msr_corr_mantel_full (ma->values, mb->values, S, MSR_CORR_PEARSON, AGREEMENT_PERMUTATIONS, 1,
+        if (!msr_corr_mantel_full (ma->values, mb->values, S, MSR_CORR_PEARSON, permutations, 1,
                                    &ag->r, &ag->p, &ag->pairs))
           ag->r = ag->p = NAN;
       }

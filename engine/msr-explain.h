@@ -84,14 +84,17 @@ void                  msr_correlation_report_free (MsrCorrelationReport *report)
  * knowledge store at knowledge_path, when it exists), the data's (users'
  * click rates and user overlap on the training rows, computed from ds),
  * the planted one of a simulated project (project_dir), the one model
- * learned (nullable), and the Mantel test between every two (9,999
- * permutations, seed 1). A missing store or a model without per-scenario
- * parameters is not an error: the report says why that matrix is absent. */
+ * learned (nullable), and the Mantel test between every two (permutations
+ * of the scenarios, seed 1; 0 = r alone, p NaN). A missing store or a model
+ * without per-scenario parameters is not an error: the report says why
+ * that matrix is absent. */
+#define MSR_EXPLAIN_PERMUTATIONS 9999
 MsrCorrelationReport *msr_explain_correlations (const char       *project_dir,
                                                 const char       *knowledge_path,
                                                 MsrModel         *model,
                                                 const char       *model_label,
                                                 const MsrDataset *ds,
+                                                guint             permutations,
                                                 GCancellable     *cancellable,
                                                 GError          **error);
 

@@ -71,6 +71,7 @@ test_usage (void)
   static const char *const verbs[][2] = {
     { "project", "init" }, { "data", "fetch" }, { "data", "inspect" }, { "metrics", NULL }, { "compare", NULL },
     { "train", NULL }, { "score", NULL }, { "eval", NULL }, { "runs", NULL }, { "inspect", NULL },
+    { "meta-weights", NULL }, { "correlations", NULL },
   };
   for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
     {
@@ -566,6 +567,15 @@ test_knowledge_verbs (void)
   g_auto(Run) ev = { 0 };
   run_cli (&ev, "eval", proj, model, "--replicates", "0", "--json", NULL);
   g_assert_cmpint (ev.status, ==, 0);
+  /* User 685 has no LLM profile (missing_keys above): no layer of its own. */
+  g_auto(Run) mw = { 0 }, mw_none = { 0 };
+  run_cli (&mw, "meta-weights", proj, model, "--user", "1", NULL);
+  g_assert_cmpint (mw.status, ==, 0);
+  g_assert_true (g_str_has_prefix (mw.out, "row,bias,w0,"));
+  run_cli (&mw_none, "meta-weights", proj, model, "--user", "685", NULL);
+  g_assert_cmpint (mw_none.status, ==, 1);
+  g_assert_cmpstr (mw_none.out, ==, "");
+  g_assert_nonnull (strstr (mw_none.err, "user '685' has no knowledge vector (942 of the model's users have one)"));
   g_auto(Run) bad = { 0 };
   run_cli (&bad, "train", proj, "--backbone", "star", "--ablation", "shuffled", "--out", model, NULL);
   g_assert_cmpint (bad.status, ==, 1);
@@ -744,6 +754,374 @@ test_model_verbs (void)
   msr_test_rm_rf (tmp);
 }
 
+
+/* ---- explaining models: meta-weights, correlations ---------------------- */
+
+/* A small simulated world with its planted knowledge, and one epoch of
+ * STAR with LLM4MSR (under a second to train). */
+static char *
+explain_world (const char *tmp, char **model)
+{
+  char *proj = g_build_filename (tmp, "world", NULL);
+  g_auto(Run) init = { 0 };
+  run_cli (&init, "project", "init", proj, "--simulated", "--sim-users", "200", "--sim-rows", "8000",
+           "--planted-knowledge", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  *model = g_build_filename (proj, "star-llm4msr.safetensors", NULL);
+  g_auto(Run) tr = { 0 };
+  run_cli (&tr, "train", proj, "--backbone", "star", "--llm4msr", "--epochs", "1", "--out", *model, "-q", NULL);
+  g_assert_cmpint (tr.status, ==, 0);
+  return proj;
+}
+
+/* A number as the whole of a field, finite. */
+static double
+parse_number (const char *text)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (v))
+    g_error ("'%s' is not a finite number", text);
+  return v;
+}
+
+/* A meta-weights CSV as rows × (cols + 2) numbers (row, bias, weights),
+ * checking every line's shape. */
+static double *
+parse_weights_csv (const char *text, guint *rows, guint *cols)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) head = g_strsplit (lines[0], ",", -1);
+  const guint fields = g_strv_length (head);
+  g_assert_cmpuint (fields, >=, 3);
+  g_assert_cmpstr (head[0], ==, "row");
+  g_assert_cmpstr (head[1], ==, "bias");
+  for (guint c = 0; c + 2 < fields; c++)
+    {
+      g_autofree char *want = g_strdup_printf ("w%u", c);
+      g_assert_cmpstr (head[c + 2], ==, want);
+    }
+  guint n = 0;
+  while (lines[n + 1] && lines[n + 1][0])
+    n++;
+  g_assert_cmpuint (n, >=, 1);
+  g_assert_cmpstr (lines[n + 1], ==, "");   /* the file ends with a newline */
+  g_assert_null (lines[n + 2]);
+  double *v = g_new (double, (gsize) n * fields);
+  for (guint r = 0; r < n; r++)
+    {
+      g_auto(GStrv) f = g_strsplit (lines[r + 1], ",", -1);
+      g_assert_cmpuint (g_strv_length (f), ==, fields);
+      for (guint c = 0; c < fields; c++)
+        v[(gsize) r * fields + c] = parse_number (f[c]);
+      g_assert_cmpfloat (v[(gsize) r * fields], ==, r);
+    }
+  *rows = n;
+  *cols = fields - 2;
+  return v;
+}
+
+/* The weight and bias of a meta-weights JSON, checked against its rows
+ * and cols, as a rows × (cols + 1) array (bias first, as in the CSV). */
+static double *
+parse_weights_json (JsonObject *o, guint *rows, guint *cols)
+{
+  const guint R = (guint) json_object_get_int_member (o, "rows");
+  const guint C = (guint) json_object_get_int_member (o, "cols");
+  JsonArray *w = json_object_get_array_member (o, "weight");
+  JsonArray *b = json_object_get_array_member (o, "bias");
+  g_assert_cmpuint (json_array_get_length (w), ==, R);
+  g_assert_cmpuint (json_array_get_length (b), ==, R);
+  double *v = g_new (double, (gsize) R * (C + 1));
+  for (guint r = 0; r < R; r++)
+    {
+      JsonArray *row = json_array_get_array_element (w, r);
+      g_assert_cmpuint (json_array_get_length (row), ==, C);
+      v[(gsize) r * (C + 1)] = json_array_get_double_element (b, r);
+      for (guint c = 0; c < C; c++)
+        v[(gsize) r * (C + 1) + 1 + c] = json_array_get_double_element (row, c);
+    }
+  *rows = R;
+  *cols = C;
+  return v;
+}
+
+static double
+max_abs_diff (const double *a, const double *b, gsize n)
+{
+  double d = 0;
+  for (gsize i = 0; i < n; i++)
+    d = MAX (d, fabs (a[i] - b[i]));
+  return d;
+}
+
+static void
+test_explain_meta_weights (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *model = NULL;
+  g_autofree char *proj = explain_world (tmp, &model);
+
+  /* A scenario's first generated layer: H inputs, 32 outputs by default. */
+  g_auto(Run) csv = { 0 };
+  run_cli (&csv, "meta-weights", proj, model, "--scenario", "Books", NULL);
+  g_assert_cmpint (csv.status, ==, 0);
+  guint rows, cols;
+  g_autofree double *books = parse_weights_csv (csv.out, &rows, &cols);
+  g_assert_cmpuint (rows, ==, 32);
+  g_assert_cmpuint (cols, >=, 8);
+  double spread = 0;
+  for (guint r = 0; r < rows; r++)
+    for (guint c = 0; c < cols; c++)
+      spread = MAX (spread, fabs (books[(gsize) r * (cols + 2) + 2 + c]));
+  g_assert_cmpfloat (spread, >, 1e-3);   /* trained weights, not zeros */
+
+  /* The JSON has the same numbers (both print each float exactly), its
+   * shape and where the knowledge came from. */
+  g_auto(Run) js = { 0 };
+  run_cli (&js, "meta-weights", proj, model, "--scenario", "Books", "--format", "json", NULL);
+  g_assert_cmpint (js.status, ==, 0);
+  g_autoptr(JsonParser) keep = NULL;
+  JsonObject *o = parse_object (js.out, &keep);
+  guint jr, jc;
+  g_autofree double *jw = parse_weights_json (o, &jr, &jc);
+  g_assert_cmpuint (jr, ==, rows);
+  g_assert_cmpuint (jc, ==, cols);
+  for (guint r = 0; r < rows; r++)
+    for (guint c = 0; c <= cols; c++)
+      g_assert_cmpfloat (jw[(gsize) r * (cols + 1) + c], ==, books[(gsize) r * (cols + 2) + 1 + c]);
+  g_assert_cmpstr (json_object_get_string_member (o, "level"), ==, "scenario");
+  g_assert_cmpstr (json_object_get_string_member (o, "key"), ==, "Books");
+  g_assert_cmpint (json_object_get_int_member (o, "layer"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "layers"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (o, "model"), ==, model);
+  g_assert_cmpstr (json_object_get_string_member (o, "architecture"), ==, "star+llm4msr");
+  g_assert_cmpstr (json_object_get_string_member (o, "encoder"), ==, "planted");
+  const char *fp = json_object_get_string_member (o, "knowledge_fingerprint");
+  g_assert_cmpuint (strlen (fp), ==, 64);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o, "knowledge"),
+                                                  "scenario_fingerprint"), ==, fp);
+
+  /* Another scenario's knowledge generates another layer. */
+  g_auto(Run) music = { 0 };
+  run_cli (&music, "meta-weights", proj, model, "--scenario", "Music", NULL);
+  g_assert_cmpint (music.status, ==, 0);
+  guint mr, mc;
+  g_autofree double *mw = parse_weights_csv (music.out, &mr, &mc);
+  g_assert_cmpuint (mr, ==, rows);
+  g_assert_cmpuint (mc, ==, cols);
+  g_assert_cmpfloat (max_abs_diff (books, mw, (gsize) rows * (cols + 2)), >, 1e-6);
+
+  /* The branch's last layer maps the 32 units to one logit; there is no third. */
+  g_auto(Run) last = { 0 }, beyond = { 0 };
+  run_cli (&last, "meta-weights", proj, model, "--scenario", "Books", "--layer", "1", NULL);
+  g_assert_cmpint (last.status, ==, 0);
+  guint lr, lc;
+  g_autofree double *lw = parse_weights_csv (last.out, &lr, &lc);
+  g_assert_cmpuint (lr, ==, 1);
+  g_assert_cmpuint (lc, ==, 32);
+  run_cli (&beyond, "meta-weights", proj, model, "--scenario", "Books", "--layer", "2", NULL);
+  g_assert_cmpint (beyond.status, ==, 1);
+  g_assert_nonnull (strstr (beyond.err, "--layer 2 is out of range: the scenario branch has 2 layers (0 to 1)"));
+
+  /* Users: each its own H × H layer; the population's to a file. */
+  g_auto(Run) u5 = { 0 }, u6 = { 0 };
+  run_cli (&u5, "meta-weights", proj, model, "--user", "u5", "--format", "json", NULL);
+  run_cli (&u6, "meta-weights", proj, model, "--user", "u6", "--format", "json", NULL);
+  g_assert_cmpint (u5.status, ==, 0);
+  g_assert_cmpint (u6.status, ==, 0);
+  g_autoptr(JsonParser) k5 = NULL, k6 = NULL;
+  JsonObject *o5 = parse_object (u5.out, &k5), *o6 = parse_object (u6.out, &k6);
+  g_assert_cmpstr (json_object_get_string_member (o5, "level"), ==, "user");
+  g_assert_cmpstr (json_object_get_string_member (o5, "key"), ==, "u5");
+  g_assert_cmpstr (json_object_get_string_member (o5, "knowledge_fingerprint"), ==,
+                   json_object_get_string_member (json_object_get_object_member (o5, "knowledge"),
+                                                  "user_fingerprint"));
+  guint r5, c5, r6, c6;
+  g_autofree double *w5 = parse_weights_json (o5, &r5, &c5);
+  g_autofree double *w6 = parse_weights_json (o6, &r6, &c6);
+  g_assert_cmpuint (r5, ==, cols);   /* h → h', h feeding the scenario branch */
+  g_assert_cmpuint (c5, ==, cols);
+  g_assert_cmpuint (r6, ==, r5);
+  g_assert_cmpfloat (max_abs_diff (w5, w6, (gsize) r5 * (c5 + 1)), >, 1e-6);
+  g_autofree char *mean_path = g_build_filename (tmp, "mean.csv", NULL);
+  g_auto(Run) mean = { 0 };
+  run_cli (&mean, "meta-weights", proj, model, "--mean-user", "--out", mean_path, NULL);
+  g_assert_cmpint (mean.status, ==, 0);
+  g_assert_cmpstr (mean.out, ==, "");
+  g_autofree char *mean_text = NULL;
+  g_assert_true (g_file_get_contents (mean_path, &mean_text, NULL, NULL));
+  guint ar, ac;
+  g_autofree double *aw = parse_weights_csv (mean_text, &ar, &ac);
+  g_assert_cmpuint (ar, ==, r5);
+  g_assert_cmpuint (ac, ==, c5);
+
+  /* Errors name the model file and what is wrong; nothing on stdout. */
+  g_autofree char *plain = g_build_filename (proj, "dnn.safetensors", NULL);
+  g_autofree char *no_user = g_build_filename (proj, "no-user.safetensors", NULL);
+  g_auto(Run) t1 = { 0 }, t2 = { 0 };
+  run_cli (&t1, "train", proj, "--backbone", "dnn", "--epochs", "1", "--out", plain, "-q", NULL);
+  run_cli (&t2, "train", proj, "--backbone", "dnn", "--llm4msr", "--ablation", "no-user", "--epochs", "1",
+           "--out", no_user, "-q", NULL);
+  g_assert_cmpint (t1.status, ==, 0);
+  g_assert_cmpint (t2.status, ==, 0);
+  g_autofree char *no_llm = g_strdup_printf ("%s was trained without --llm4msr: it has no meta layers", plain);
+  g_autofree char *no_level = g_strdup_printf ("%s was trained with the no-user ablation", no_user);
+  g_autofree char *unknown_user = g_strdup_printf ("%s: unknown user 'nobody'", model);
+  const struct { const char *model, *opt, *value, *expect; } bad[] = {
+    { plain, "--scenario", "Books", no_llm },
+    { model, "--scenario", "Sports", "has no scenario 'Sports'; its scenarios are 'Books', 'Music', 'Films', "
+                                     "'Games', 'News'" },
+    { model, "--user", "nobody", unknown_user },
+    { no_user, "--user", "u5", no_level },
+    { model, "--user", NULL, "give exactly one of --scenario NAME, --user ID or --mean-user" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(Run) r = { 0 };
+      if (bad[i].value)
+        run_cli (&r, "meta-weights", proj, bad[i].model, bad[i].opt, bad[i].value, NULL);
+      else
+        run_cli (&r, "meta-weights", proj, bad[i].model, NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_cmpstr (r.out, ==, "");
+      if (!strstr (r.err, bad[i].expect) || (bad[i].value && !strstr (r.err, bad[i].model)))
+        g_error ("case %u: '%s' lacks '%s'", i, r.err, bad[i].expect);
+    }
+  /* The ablation keeps its scenario level. */
+  g_auto(Run) scen = { 0 };
+  run_cli (&scen, "meta-weights", proj, no_user, "--scenario", "News", NULL);
+  g_assert_cmpint (scen.status, ==, 0);
+  msr_test_rm_rf (tmp);
+}
+
+static JsonArray *
+matrix_of (JsonArray *matrices, const char *source)
+{
+  for (guint i = 0; i < json_array_get_length (matrices); i++)
+    {
+      JsonObject *m = json_array_get_object_element (matrices, i);
+      if (g_strcmp0 (json_object_get_string_member (m, "source"), source) == 0)
+        return json_object_get_array_member (m, "values");
+    }
+  return NULL;
+}
+
+static void
+test_explain_correlations (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *model = NULL;
+  g_autofree char *proj = explain_world (tmp, &model);
+
+  g_auto(Run) r = { 0 };
+  run_cli (&r, "correlations", proj, "--model", model, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr(JsonParser) keep = NULL;
+  JsonObject *o = parse_object (r.out, &keep);
+  JsonArray *names = json_object_get_array_member (o, "scenarios");
+  const guint S = json_array_get_length (names);
+  g_assert_cmpuint (S, ==, 5);
+  g_assert_cmpstr (json_array_get_string_element (names, 0), ==, "Books");
+  JsonArray *matrices = json_object_get_array_member (o, "matrices");
+  const guint M = json_array_get_length (matrices);
+  g_assert_cmpuint (M, ==, 5);
+  static const char *const sources[] = { "llm:planted", "data:click-rate", "data:user-overlap", "planted", "learned" };
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      JsonArray *v = matrix_of (matrices, sources[i]);
+      if (v == NULL)
+        g_error ("no matrix '%s'", sources[i]);
+      g_assert_cmpuint (json_array_get_length (v), ==, S);
+      for (guint a = 0; a < S; a++)
+        {
+          JsonArray *row = json_array_get_array_element (v, a);
+          g_assert_cmpuint (json_array_get_length (row), ==, S);
+          for (guint b = 0; b < S; b++)
+            {
+              double x = json_array_get_double_element (row, b);
+              double y = json_array_get_double_element (json_array_get_array_element (v, b), a);
+              g_assert_cmpfloat (x, ==, y);
+              g_assert_cmpfloat (fabs (x), <=, 1.0 + 1e-12);
+            }
+        }
+    }
+  /* The planted matrix is the truth's. */
+  g_auto(Run) t = { 0 };
+  run_cli (&t, "truth", proj, "--json", NULL);
+  g_assert_cmpint (t.status, ==, 0);
+  g_autoptr(JsonParser) tkeep = NULL;
+  JsonArray *truth = json_object_get_array_member (parse_object (t.out, &tkeep), "planted");
+  JsonArray *planted = matrix_of (matrices, "planted");
+  for (guint a = 0; a < S; a++)
+    for (guint b = 0; b < S; b++)
+      g_assert_cmpfloat (json_array_get_double_element (json_array_get_array_element (planted, a), b), ==,
+                         json_array_get_double_element (json_array_get_array_element (truth, a), b));
+
+  /* A Mantel test for every two matrices, each over all ten scenario pairs. */
+  JsonArray *ag = json_object_get_array_member (o, "agreements");
+  g_assert_cmpuint (json_array_get_length (ag), ==, M * (M - 1) / 2);
+  g_assert_cmpint (json_object_get_int_member (o, "permutations"), ==, 9999);
+  for (guint i = 0; i < json_array_get_length (ag); i++)
+    {
+      JsonObject *a = json_array_get_object_element (ag, i);
+      g_assert_nonnull (matrix_of (matrices, json_object_get_string_member (a, "a")));
+      g_assert_nonnull (matrix_of (matrices, json_object_get_string_member (a, "b")));
+      g_assert_cmpstr (json_object_get_string_member (a, "a"), !=, json_object_get_string_member (a, "b"));
+      g_assert_cmpint (json_object_get_int_member (a, "pairs"), ==, S * (S - 1) / 2);
+      double rv = json_object_get_double_member (a, "r"), p = json_object_get_double_member (a, "p");
+      g_assert_cmpfloat (fabs (rv), <=, 1.0);
+      g_assert_cmpfloat (p, >=, 1.0 / 10000);
+      g_assert_cmpfloat (p, <=, 1.0);
+    }
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "notes")), ==, 0);
+
+  /* Without permutations r stays and p goes; fewer, and p is a multiple of 1/(N + 1). */
+  g_auto(Run) none = { 0 }, few = { 0 };
+  run_cli (&none, "correlations", proj, "--json", "--permutations", "0", NULL);
+  run_cli (&few, "correlations", proj, "--json", "--permutations", "19", NULL);
+  g_assert_cmpint (none.status, ==, 0);
+  g_assert_cmpint (few.status, ==, 0);
+  g_autoptr(JsonParser) nkeep = NULL, fkeep = NULL;
+  JsonObject *on = parse_object (none.out, &nkeep), *of = parse_object (few.out, &fkeep);
+  JsonArray *agn = json_object_get_array_member (on, "agreements");
+  JsonArray *agf = json_object_get_array_member (of, "agreements");
+  g_assert_cmpuint (json_array_get_length (agn), ==, 6);   /* no learned matrix: 4 matrices */
+  for (guint i = 0; i < json_array_get_length (agn); i++)
+    {
+      JsonObject *a = json_array_get_object_element (agn, i), *b = json_array_get_object_element (agf, i);
+      g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (a, "p")));
+      g_assert_cmpfloat (json_object_get_double_member (a, "r"), ==, json_object_get_double_member (b, "r"));
+      double k = json_object_get_double_member (b, "p") * 20;
+      g_assert_cmpfloat (fabs (k - round (k)), <, 1e-9);
+    }
+
+  /* Text: each matrix with its title, then the Mantel table. */
+  g_auto(Run) text = { 0 };
+  run_cli (&text, "correlations", proj, "--model", model, NULL);
+  g_assert_cmpint (text.status, ==, 0);
+  g_assert_nonnull (strstr (text.out, "Planted: the simulated world's truth [planted]"));
+  g_assert_nonnull (strstr (text.out, "Learned by star+llm4msr [learned]"));
+  g_assert_nonnull (strstr (text.out, "\nBooks    1.000   "));
+  g_assert_nonnull (strstr (text.out, "Mantel agreement"));
+  g_assert_nonnull (strstr (text.out, "planted            learned               10  "));
+
+  /* A model without per-scenario parameters: the report says why. */
+  g_autofree char *plain = g_build_filename (proj, "dnn.safetensors", NULL);
+  g_auto(Run) tr = { 0 }, d = { 0 };
+  run_cli (&tr, "train", proj, "--backbone", "dnn", "--epochs", "1", "--out", plain, "-q", NULL);
+  g_assert_cmpint (tr.status, ==, 0);
+  run_cli (&d, "correlations", proj, "--model", plain, NULL);
+  g_assert_cmpint (d.status, ==, 0);
+  g_assert_null (strstr (d.out, "[learned]"));
+  g_assert_nonnull (strstr (d.out, "No learned matrix: a dnn model has no per-scenario parameters"));
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "correlations", proj, "--permutations", "-1", NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "--permutations must be 0 to 1000000"));
+  msr_test_rm_rf (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,5 +1138,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/knowledge", test_knowledge_verbs);
   g_test_add_func ("/cli/data/fetch", test_data_fetch);
   g_test_add_func ("/cli/model/verbs", test_model_verbs);
+  g_test_add_func ("/cli/explain/meta-weights", test_explain_meta_weights);
+  g_test_add_func ("/cli/explain/correlations", test_explain_correlations);
   return g_test_run ();
 }

@@ -1,8 +1,10 @@
-/* test-gtk-util.h: what the GTK test programs share: the headless setup
- * and main-loop helpers. Include after <gtk/gtk.h>. */
+/* test-gtk-util.h: what the GTK test programs share: the headless setup,
+ * main-loop helpers and a reader for the CSV that charts and tables
+ * export. Include after <gtk/gtk.h>. */
 #pragma once
 
 #include <glib.h>
+#include <math.h>
 
 /* Without a display GTK cannot start: skip on a developer's machine, fail
  * on CI (run the suite under xvfb-run). Returns -1 to go on, else the exit
@@ -68,4 +70,91 @@ msr_test_iterate_a_little (void)
 {
   for (int i = 0; i < 20; i++)
     g_main_context_iteration (NULL, FALSE);
+}
+
+/* ---- CSV, as charts and tables export it (RFC 4180) ------------------------ */
+
+/* Rows of fields (NULL-terminated string vectors); the first row is the
+ * header. Free with g_ptr_array_unref. */
+static inline GPtrArray *
+msr_test_csv_parse (const char *text)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  GPtrArray *row = g_ptr_array_new ();
+  GString *field = g_string_new (NULL);
+  gboolean quoted = FALSE, any = FALSE;
+
+  for (const char *p = text; *p; p++)
+    {
+      if (quoted)
+        {
+          if (*p == '"' && p[1] == '"')
+            g_string_append_c (field, *p++);
+          else if (*p == '"')
+            quoted = FALSE;
+          else
+            g_string_append_c (field, *p);
+          continue;
+        }
+      if (*p == '"')
+        quoted = TRUE;
+      else if (*p == ',')
+        {
+          g_ptr_array_add (row, g_strdup (field->str));
+          g_string_truncate (field, 0);
+        }
+      else if (*p == '\r' || *p == '\n')
+        {
+          if (*p == '\r' && p[1] == '\n')
+            p++;
+          g_ptr_array_add (row, g_strdup (field->str));
+          g_string_truncate (field, 0);
+          g_ptr_array_add (row, NULL);
+          g_ptr_array_add (out, g_ptr_array_free (row, FALSE));
+          row = g_ptr_array_new ();
+          any = FALSE;
+          continue;
+        }
+      else
+        g_string_append_c (field, *p);
+      any = TRUE;
+    }
+  if (any || field->len > 0 || row->len > 0)
+    {
+      g_ptr_array_add (row, g_strdup (field->str));
+      g_ptr_array_add (row, NULL);
+      g_ptr_array_add (out, g_ptr_array_free (row, FALSE));
+    }
+  else
+    g_ptr_array_free (row, TRUE);
+  g_string_free (field, TRUE);
+  return out;
+}
+
+/* The index of the header's column title, or -1. */
+static inline int
+msr_test_csv_column (GPtrArray *csv, const char *title)
+{
+  char **head = g_ptr_array_index (csv, 0);
+  for (int i = 0; head[i]; i++)
+    if (g_strcmp0 (head[i], title) == 0)
+      return i;
+  return -1;
+}
+
+/* A number field: empty = NaN, "inf"/"-inf" as written; anything else
+ * fails the test. */
+static inline double
+msr_test_csv_number (const char *s)
+{
+  if (s == NULL || *s == '\0')
+    return NAN;
+  if (g_strcmp0 (s, "inf") == 0)
+    return INFINITY;
+  if (g_strcmp0 (s, "-inf") == 0)
+    return -INFINITY;
+  char *end;
+  double v = g_ascii_strtod (s, &end);
+  g_assert_true (*end == '\0');
+  return v;
 }

@@ -87,7 +87,8 @@ compute_thread (LensJob *job, gpointer data, GCancellable *cancellable, GError *
   lens_job_report (job, -1, "Comparing the matrices");
   g_autofree char *store = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
   return msr_explain_correlations (msr_project_get_dir (project), store, model, in->model_label,
-                                   lens_session_get_dataset (in->session), cancellable, error);
+                                   lens_session_get_dataset (in->session), MSR_EXPLAIN_PERMUTATIONS,
+                                   cancellable, error);
 }
 
 static void
@@ -529,4 +530,33 @@ GPtrArray *
 lens_correlations_page_get_views (LensCorrelationsPage *self)
 {
   return self->views;
+}
+
+const char *
+lens_correlations_page_get_pair_knowledge (LensCorrelationsPage *self, guint i)
+{
+  g_return_val_if_fail (LENS_IS_CORRELATIONS_PAGE (self) && i < 2, NULL);
+  return gtk_label_get_text (i == 0 ? self->rationale_a : self->rationale_b);
+}
+
+gint64
+lens_correlations_page_get_model_run (LensCorrelationsPage *self)
+{
+  g_return_val_if_fail (LENS_IS_CORRELATIONS_PAGE (self), 0);
+  return selected_run (self);
+}
+
+gboolean
+lens_correlations_page_set_model_run (LensCorrelationsPage *self, gint64 run)
+{
+  g_return_val_if_fail (LENS_IS_CORRELATIONS_PAGE (self), FALSE);
+  guint at = run == 0 ? 0 : GTK_INVALID_LIST_POSITION;
+  for (guint i = 0; i < self->model_runs->len && at == GTK_INVALID_LIST_POSITION; i++)
+    if (g_array_index (self->model_runs, gint64, i) == run)
+      at = i + 1;   /* entry 0 is "None" */
+  if (at == GTK_INVALID_LIST_POSITION)
+    return FALSE;
+  /* Through the dropdown, so the page reacts as to a user's choice. */
+  gtk_drop_down_set_selected (self->model_dropdown, at);
+  return TRUE;
 }

@@ -23,6 +23,14 @@ gboolean                    lens_correlations_page_is_busy    (LensCorrelationsP
 /* Shows the pair (a, b) of scenarios as a click on that cell would. */
 void                        lens_correlations_page_select_pair (LensCorrelationsPage *self, guint a, guint b);
 const char                 *lens_correlations_page_get_pair_text (LensCorrelationsPage *self);
+/* The knowledge text shown for the pair's first (i = 0) or second (1)
+ * scenario, as plain text. */
+const char                 *lens_correlations_page_get_pair_knowledge (LensCorrelationsPage *self, guint i);
+/* The run whose model the learned matrix shows (0: none). Setting it
+ * recomputes as choosing it under "Learned by" does; FALSE (nothing
+ * changes) when the page does not offer the run. */
+gint64                      lens_correlations_page_get_model_run (LensCorrelationsPage *self);
+gboolean                    lens_correlations_page_set_model_run (LensCorrelationsPage *self, gint64 run);
 /* The chart views, one per matrix, in report order. */
 GPtrArray                  *lens_correlations_page_get_views  (LensCorrelationsPage *self);
 

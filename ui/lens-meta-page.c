@@ -29,9 +29,10 @@ struct _LensMetaPage
   MsrMetaUserMap *map;
   double         *user_auc;        /* per user code of the dataset, or NULL */
   guint           n_user_auc;
-  LensChart      *focus_chart;
+  LensChartView  *focus_view;      /* the view last clicked, for Export */
 
   GtkStack       *stack;
+  AdwStatusPage  *empty_page;
   GtkLabel       *subtitle_label;
   GtkDropDown    *model_dropdown;
   GtkWidget      *busy_box;
@@ -537,7 +538,9 @@ on_runs_changed (LensMetaPage *self)
 static void
 on_focus (LensMetaPage *self, int item, LensChartView *view)
 {
-  self->focus_chart = lens_chart_view_get_chart (view);
+  /* The view, not its chart: views replace their charts as scenarios,
+   * users and models change, and a chart kept here would be freed. */
+  self->focus_view = view;
 }
 
 /* ---- LensPage ------------------------------------------------------------------- */
@@ -556,6 +559,14 @@ set_session (LensPage *page, LensSession *session)
   g_clear_pointer (&self->model, msr_model_free);
   g_clear_pointer (&self->map, msr_meta_user_map_free);
   g_clear_pointer (&self->user_auc, g_free);
+  /* Nothing of the last project stays behind (nor goes out by Export)
+   * when this one has no LLM4MSR model to replace it. */
+  LensChartView *views[] = { self->scenario_view, self->scenario_spectrum, self->user_view, self->user_spectrum,
+                             self->map_view };
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    lens_chart_view_set_chart (views[i], NULL);
+  self->focus_view = NULL;
+  show_error (self, NULL);
   g_set_object (&self->session, session);
   self->computed_run = -1;
   self->user_chose = FALSE;
@@ -572,7 +583,8 @@ static LensChart *
 get_chart (LensPage *page)
 {
   LensMetaPage *self = LENS_META_PAGE (page);
-  return self->focus_chart ? self->focus_chart : lens_chart_view_get_chart (self->user_view);
+  LensChart *chart = self->focus_view ? lens_chart_view_get_chart (self->focus_view) : NULL;
+  return chart ? chart : lens_chart_view_get_chart (self->user_view);
 }
 
 static LensTable *
@@ -628,6 +640,7 @@ lens_meta_page_class_init (LensMetaPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, MSR_RESOURCE_PATH "/ui/lens-meta-page.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (widget_class, LensMetaPage, name)
   BIND (stack);
+  BIND (empty_page);
   BIND (subtitle_label);
   BIND (model_dropdown);
   BIND (busy_box);
@@ -708,4 +721,40 @@ LensChart *
 lens_meta_page_get_spectrum_chart (LensMetaPage *self)
 {
   return lens_chart_view_get_chart (self->user_spectrum);
+}
+
+LensChart *
+lens_meta_page_get_scenario_spectrum_chart (LensMetaPage *self)
+{
+  return lens_chart_view_get_chart (self->scenario_spectrum);
+}
+
+void
+lens_meta_page_show_scenarios (LensMetaPage *self, guint a, int b)
+{
+  g_return_if_fail (LENS_IS_META_PAGE (self));
+  gtk_drop_down_set_selected (self->scenario_a, a);
+  gtk_drop_down_set_selected (self->scenario_b, b < 0 ? 0 : (guint) b + 1);   /* entry 0 is "nothing" */
+}
+
+gboolean
+lens_meta_page_set_run (LensMetaPage *self, gint64 run)
+{
+  g_return_val_if_fail (LENS_IS_META_PAGE (self), FALSE);
+  for (guint i = 0; i < self->model_runs->len; i++)
+    if (g_array_index (self->model_runs, gint64, i) == run)
+      {
+        gtk_drop_down_set_selected (self->model_dropdown, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+lens_meta_page_get_message (LensMetaPage *self)
+{
+  g_return_val_if_fail (LENS_IS_META_PAGE (self), NULL);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "empty") == 0)
+    return adw_status_page_get_title (self->empty_page);
+  return gtk_widget_get_visible (GTK_WIDGET (self->message_label)) ? gtk_label_get_text (self->message_label) : NULL;
 }

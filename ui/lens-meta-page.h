@@ -25,5 +25,16 @@ LensChart  *lens_meta_page_get_user_chart (LensMetaPage *self);
 LensChart  *lens_meta_page_get_map_chart  (LensMetaPage *self);
 LensChart  *lens_meta_page_get_scenario_chart (LensMetaPage *self);
 LensChart  *lens_meta_page_get_spectrum_chart (LensMetaPage *self);
+/* Shows scenario a's layer minus scenario b's (b < 0: nothing), as
+ * choosing them in the dropdowns does. */
+void        lens_meta_page_show_scenarios (LensMetaPage *self, guint a, int b);
+LensChart  *lens_meta_page_get_scenario_spectrum_chart (LensMetaPage *self);
+/* Chooses the run as the model dropdown does; FALSE (nothing changes)
+ * when the page does not offer it: only LLM4MSR models have meta layers. */
+gboolean    lens_meta_page_set_run        (LensMetaPage *self, gint64 run);
+/* What the page says beside or instead of the layers (a user not in the
+ * model, why the projection is missing, that the project has no LLM4MSR
+ * model), or NULL. */
+const char *lens_meta_page_get_message    (LensMetaPage *self);
 
 G_END_DECLS

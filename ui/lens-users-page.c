@@ -18,7 +18,7 @@
 
 #define NEAREST 8
 /* Δ bars shown: the rows the user's layer moves most. */
-#define MAX_BARS 24
+#define MAX_BARS 12
 
 enum { COL_SCENARIO, COL_ITEM, COL_SPLIT, COL_LABEL, COL_P, COL_P0, COL_DELTA, N_COLS };
 
@@ -702,6 +702,20 @@ lens_users_page_get_nearest (LensUsersPage *self)
   for (guint i = 0; i < self->nearest->len; i++)
     v[i] = g_strdup (self->nearest->pdata[i]);
   return v;
+}
+
+const char *
+lens_users_page_get_message (LensUsersPage *self)
+{
+  g_return_val_if_fail (LENS_IS_USERS_PAGE (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->message_label)) ? gtk_label_get_text (self->message_label) : NULL;
+}
+
+const char *
+lens_users_page_get_facts (LensUsersPage *self)
+{
+  g_return_val_if_fail (LENS_IS_USERS_PAGE (self), NULL);
+  return gtk_label_get_text (self->facts_label);
 }
 
 void

@@ -24,6 +24,11 @@ gboolean    lens_users_page_is_busy      (LensUsersPage *self);
 const char *lens_users_page_get_user     (LensUsersPage *self);
 const char *lens_users_page_get_profile  (LensUsersPage *self);
 double      lens_users_page_get_user_auc (LensUsersPage *self);
+/* The message shown (a user not found, why a figure is missing), or
+ * NULL; the user's summary line (rows and positive rate per scenario, the
+ * AUC), as plain text. */
+const char *lens_users_page_get_message  (LensUsersPage *self);
+const char *lens_users_page_get_facts    (LensUsersPage *self);
 /* Nearest users shown, as "id (cosine)" strings. */
 char      **lens_users_page_get_nearest  (LensUsersPage *self);
 /* Focuses the search entry (Ctrl+F). */
