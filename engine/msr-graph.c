@@ -8,8 +8,12 @@
 
 #ifdef MSR_REAL_DOUBLE
 #define GEMM cblas_dgemm
+#define GEMV cblas_dgemv
+#define GER  cblas_dger
 #else
 #define GEMM cblas_sgemm
+#define GEMV cblas_sgemv
+#define GER  cblas_sger
 #endif
 
 /* ---- parameters ------------------------------------------------------------ */
@@ -228,7 +232,7 @@ typedef enum {
   OP_LEAF, OP_PARAM, OP_EMBED, OP_EMBED_MEAN, OP_CONCAT, OP_SLICE, OP_LINEAR, OP_ADD, OP_MUL,
   OP_SCALE, OP_ADD_ROWVEC, OP_MUL_ROWVEC, OP_MUL_COLVEC, OP_RELU, OP_SIGMOID, OP_TANH,
   OP_SOFTMAX, OP_STOP, OP_DROPOUT, OP_BATCHNORM, OP_LAYERNORM, OP_GATHER, OP_SCATTER, OP_MIX,
-  OP_BCE, OP_OUTER,
+  OP_BCE, OP_OUTER, OP_META_GEN, OP_GROUPED_LINEAR,
 } Op;
 
 struct _MsrNode {
@@ -624,6 +628,125 @@ msr_g_outer_rows (MsrGraph *g, MsrNode *a, MsrNode *b)
       for (gsize t = 0; t < P; t++)
         for (gsize j = 0; j < Q; j++)
           o[t * Q + j] = ar[t] * br[j];
+    }
+  return out;
+}
+
+/* ---- generated layers, one per group ----------------------------------------- */
+
+MsrNode *
+msr_g_meta_generate (MsrGraph *g, MsrNode *q, MsrNode *gen, MsrNode *base)
+{
+  const gsize G = q->rows, Dq = q->cols, O = gen->rows, In = Dq ? gen->cols / Dq : 0;
+  g_return_val_if_fail (Dq > 0 && gen->cols == Dq * In, NULL);
+  g_return_val_if_fail (base == NULL || (base->rows == O && base->cols == In), NULL);
+  MsrNode *in[3] = { q, gen, base };
+  MsrNode *out = node_new (g, OP_META_GEN, G, O * In, base ? 3 : 2, in, TRUE);
+  if (base)
+    for (gsize k = 0; k < G; k++)
+      memcpy (out->val + k * O * In, base->val, O * In * sizeof (msr_real));
+  else
+    memset (out->val, 0, G * O * In * sizeof (msr_real));
+  if (G == 0 || In == 0)
+    return out;
+  /* Output unit o of every group at once: the G × in block q·gen[o],
+   * whose rows lie out·in apart in the result. */
+  for (gsize o = 0; o < O; o++)
+    GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) G, (int) In, (int) Dq, 1, q->val, (int) Dq,
+          gen->val + o * Dq * In, (int) In, 1, out->val + o * In, (int) (O * In));
+  return out;
+}
+
+/* Groups of at least this many rows are gathered into one GEMM; smaller
+ * ones take a GEMV per row, which skips GEMM's packing (most users have a
+ * row or two in a batch). */
+#define GROUP_GEMM_ROWS 8
+
+/* The rows of a batch sorted by group (counting sort, stable). */
+typedef struct {
+  guint32 *perm;   /* B: row indices, group by group, ascending within one */
+  guint32 *off;    /* G + 1: group k's rows are perm[off[k] .. off[k + 1]) */
+  gsize    big;    /* rows of the largest group that takes the GEMM path */
+} Grouping;
+
+static Grouping *
+grouping_new (MsrGraph *g, const guint32 *groups, gsize B, gsize G)
+{
+  Grouping *gr = arena_alloc (&g->arena, sizeof (Grouping), TRUE);
+  gr->off = arena_alloc (&g->arena, (G + 1) * sizeof (guint32), TRUE);
+  gr->perm = arena_alloc (&g->arena, B * sizeof (guint32), FALSE);
+  for (gsize r = 0; r < B; r++)
+    {
+      g_assert (groups[r] < G);
+      gr->off[groups[r] + 1]++;
+    }
+  for (gsize k = 0; k < G; k++)
+    {
+      const gsize n = gr->off[k + 1];
+      if (n >= GROUP_GEMM_ROWS)
+        gr->big = MAX (gr->big, n);
+      gr->off[k + 1] += gr->off[k];
+    }
+  guint32 *next = arena_copy (g, gr->off, G * sizeof (guint32));
+  for (gsize r = 0; r < B; r++)
+    gr->perm[next[groups[r]]++] = (guint32) r;
+  return gr;
+}
+
+/* Rows rows[0..n) of src (cols wide) copied into dst, one after another,
+ * and dst returned; or, when they already are consecutive in src, no copy
+ * and a pointer to the first of them. */
+static const msr_real *
+gather (const msr_real *src, gsize cols, const guint32 *rows, gsize n, msr_real *dst)
+{
+  if (rows[n - 1] - rows[0] == n - 1)
+    return src + (gsize) rows[0] * cols;
+  for (gsize i = 0; i < n; i++)
+    memcpy (dst + i * cols, src + (gsize) rows[i] * cols, cols * sizeof (msr_real));
+  return dst;
+}
+
+MsrNode *
+msr_g_grouped_linear (MsrGraph *g, MsrNode *x, MsrNode *w, MsrNode *b, const guint32 *groups)
+{
+  const gsize B = x->rows, In = x->cols, G = w->rows;
+  g_return_val_if_fail (In > 0 && w->cols % In == 0, NULL);
+  const gsize O = w->cols / In;
+  g_return_val_if_fail (b == NULL || (b->rows == G && b->cols == O), NULL);
+  MsrNode *in[3] = { x, w, b };
+  MsrNode *out = node_new (g, OP_GROUPED_LINEAR, B, O, b ? 3 : 2, in, TRUE);
+  Grouping *gr = grouping_new (g, groups, B, G);
+  out->aux[0] = gr;
+  msr_real *xs = gr->big ? alloc_real (g, gr->big * In, FALSE) : NULL;
+  msr_real *ys = gr->big ? alloc_real (g, gr->big * O, FALSE) : NULL;
+  for (gsize k = 0; k < G; k++)
+    {
+      const guint32 *rows = gr->perm + gr->off[k];
+      const gsize n = gr->off[k + 1] - gr->off[k];
+      const msr_real *wk = w->val + k * O * In;
+      if (n >= GROUP_GEMM_ROWS)
+        {
+          const msr_real *xk = gather (x->val, In, rows, n, xs);
+          const gboolean in_place = xk != xs;
+          msr_real *yk = in_place ? out->val + (gsize) rows[0] * O : ys;
+          GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, (int) n, (int) O, (int) In, 1, xk, (int) In, wk,
+                (int) In, 0, yk, (int) O);
+          if (!in_place)
+            for (gsize i = 0; i < n; i++)
+              memcpy (out->val + (gsize) rows[i] * O, ys + i * O, O * sizeof (msr_real));
+        }
+      else
+        for (gsize i = 0; i < n; i++)
+          GEMV (CblasRowMajor, CblasNoTrans, (int) O, (int) In, 1, wk, (int) In, x->val + (gsize) rows[i] * In, 1,
+                0, out->val + (gsize) rows[i] * O, 1);
+      if (b)
+        for (gsize i = 0; i < n; i++)
+          {
+            msr_real *restrict y = out->val + (gsize) rows[i] * O;
+            const msr_real *restrict bk = b->val + k * O;
+            for (gsize j = 0; j < O; j++)
+              y[j] += bk[j];
+          }
     }
   return out;
 }
@@ -1073,6 +1196,100 @@ backward_node (MsrGraph *g, MsrNode *n)
                       gb[j] += d[t * Q + j] * at;
                   }
               }
+          }
+        break;
+      }
+
+    case OP_META_GEN:
+      {
+        MsrNode *q = a, *gen = b, *base = n->n_in > 2 ? n->in[2] : NULL;
+        const gsize G = q->rows, Dq = q->cols, O = gen->rows, In = gen->cols / Dq;
+        if (base && base->grad)
+          for (gsize k = 0; k < G; k++)
+            {
+              const msr_real *restrict d = dy + k * O * In;
+              msr_real *restrict gb = base->grad;
+              for (gsize j = 0; j < O * In; j++)
+                gb[j] += d[j];
+            }
+        if (G == 0 || In == 0)
+          break;
+        /* Per output unit o, D_o = the G × in block of dy: dq += D_o·gen[o]ᵀ,
+         * dgen[o] += qᵀ·D_o. */
+        for (gsize o = 0; o < O; o++)
+          {
+            if (q->grad)
+              GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, (int) G, (int) Dq, (int) In, 1, dy + o * In,
+                    (int) (O * In), gen->val + o * Dq * In, (int) In, 1, q->grad, (int) Dq);
+            if (gen->grad)
+              GEMM (CblasRowMajor, CblasTrans, CblasNoTrans, (int) Dq, (int) In, (int) G, 1, q->val, (int) Dq,
+                    dy + o * In, (int) (O * In), 1, gen->grad + o * Dq * In, (int) In);
+          }
+        break;
+      }
+
+    case OP_GROUPED_LINEAR:
+      {
+        MsrNode *x = a, *w = b, *bias = n->n_in > 2 ? n->in[2] : NULL;
+        const Grouping *gr = n->aux[0];
+        const gsize G = w->rows, In = x->cols, O = C;
+        msr_real *xs = NULL, *ds = NULL, *dxs = NULL;
+        if (gr->big)
+          {
+            xs = alloc_real (g, gr->big * In, FALSE);
+            ds = alloc_real (g, gr->big * O, FALSE);
+            dxs = alloc_real (g, gr->big * In, FALSE);
+          }
+        for (gsize k = 0; k < G; k++)
+          {
+            const guint32 *rows = gr->perm + gr->off[k];
+            const gsize m = gr->off[k + 1] - gr->off[k];
+            const msr_real *wk = w->val + k * O * In;
+            msr_real *dwk = w->grad ? w->grad + k * O * In : NULL;
+            if (m == 0)
+              continue;
+            if (m >= GROUP_GEMM_ROWS)
+              {
+                const msr_real *xk = gather (x->val, In, rows, m, xs);
+                const msr_real *dk = gather (dy, O, rows, m, ds);
+                const gboolean in_place = dk != ds;
+                if (x->grad)
+                  {
+                    /* Consecutive rows accumulate in place; others through dxs. */
+                    msr_real *dx = in_place ? x->grad + (gsize) rows[0] * In : dxs;
+                    GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) m, (int) In, (int) O, 1, dk, (int) O,
+                          wk, (int) In, in_place ? 1 : 0, dx, (int) In);
+                    if (!in_place)
+                      for (gsize i = 0; i < m; i++)
+                        {
+                          msr_real *restrict gx = x->grad + (gsize) rows[i] * In;
+                          const msr_real *restrict s = dxs + i * In;
+                          for (gsize j = 0; j < In; j++)
+                            gx[j] += s[j];
+                        }
+                  }
+                if (dwk)
+                  GEMM (CblasRowMajor, CblasTrans, CblasNoTrans, (int) O, (int) In, (int) m, 1, dk, (int) O, xk,
+                        (int) In, 1, dwk, (int) In);
+              }
+            else
+              for (gsize i = 0; i < m; i++)
+                {
+                  const gsize r = rows[i];
+                  if (x->grad)
+                    GEMV (CblasRowMajor, CblasTrans, (int) O, (int) In, 1, wk, (int) In, dy + r * O, 1, 1,
+                          x->grad + r * In, 1);
+                  if (dwk)
+                    GER (CblasRowMajor, (int) O, (int) In, 1, dy + r * O, 1, x->val + r * In, 1, dwk, (int) In);
+                }
+            if (bias && bias->grad)
+              for (gsize i = 0; i < m; i++)
+                {
+                  msr_real *restrict gb = bias->grad + k * O;
+                  const msr_real *restrict d = dy + (gsize) rows[i] * O;
+                  for (gsize j = 0; j < O; j++)
+                    gb[j] += d[j];
+                }
           }
         break;
       }

@@ -121,8 +121,18 @@ MsrNode   *msr_g_add_rowvec        (MsrGraph *g, MsrNode *x, MsrNode *v);
 MsrNode   *msr_g_mul_rowvec        (MsrGraph *g, MsrNode *x, MsrNode *v);
 /* Row-wise outer products: out[r][t·q + j] = a[r][t]·b[r][j], rows ×
  * (p·q) for a rows × p and b rows × q. With a linear layer over it, every
- * row gets its own generated weight matrix in one GEMM (LLM4MSR). */
+ * row gets its own generated weight matrix in one GEMM. */
 MsrNode   *msr_g_outer_rows        (MsrGraph *g, MsrNode *a, MsrNode *b);
+/* Generated layers (LLM4MSR's hypernetworks), one per group: q is G × d_q,
+ * gen out × (d_q·in) (an [out, d_q, in] generator), base out × in. Row g
+ * of the G × (out·in) result is W_g, row-major out × in:
+ * W_g[o][i] = base[o][i] + Σ_t q[g][t]·gen[o][t·in + i]. */
+MsrNode   *msr_g_meta_generate     (MsrGraph *g, MsrNode *q, MsrNode *gen, MsrNode *base);
+/* Each row through its group's layer: y_r = W_{groups[r]}·x_r + b_{groups[r]}
+ * for x B × in, w G × (out·in) (row g an out × in weight, as
+ * msr_g_meta_generate makes), b G × out (nullable), groups[r] < G. Rows
+ * are sorted by group: a group with many rows is one GEMM. */
+MsrNode   *msr_g_grouped_linear    (MsrGraph *g, MsrNode *x, MsrNode *w, MsrNode *b, const guint32 *groups);
 /* Every row of x scaled by the matching entry of a rows × 1 column. */
 MsrNode   *msr_g_mul_colvec        (MsrGraph *g, MsrNode *x, MsrNode *c);
 MsrNode   *msr_g_relu              (MsrGraph *g, MsrNode *x);

@@ -5,10 +5,15 @@
  *   q = relu(k·Pᵀ + p0)                      compression to d_q
  *   W[o][i] = base_weight[o][i] + Σ_t q_t · gen_weight[o][t][i]
  *   b[o]    = base_bias[o] + Σ_t q_t · gen_bias[o][t]
- * i.e. vec(W) = q·A + a with A and a laid out as nn.Linear weights. Every
- * row of a batch has its own q, so x·W(q)ᵀ is computed for all rows at once
- * as linear(outer(q, x), gen_weight) + linear(x, base_weight): one GEMM
- * over the rows' outer products instead of a layer per user.
+ * i.e. vec(W) = q·A + a with A and a laid out as nn.Linear weights. q
+ * depends on a key only (the scenario; the user, or the user and the
+ * scenario), so a batch generates each layer once per distinct key in it
+ * (msr_g_meta_generate) and applies it to that key's rows
+ * (msr_g_grouped_linear), as method spec §4.4 says. When nearly every row
+ * has a key of its own, generating a layer per key costs what a per-row
+ * form does, and that form is used: x·W(q)ᵀ = linear(outer(q, x),
+ * gen_weight) + linear(x, base_weight), one GEMM over the rows' outer
+ * products. Either way the same numbers, up to float rounding.
  *
  * Placement: h' = relu(h·W_uᵀ + b_u) + h at the bottom of the tower (the
  * user level, G_u reading k_u, or k_u ⊕ k_s), the tower on h', and beside
@@ -50,6 +55,7 @@ typedef struct {
   MetaLayer  scen[MSR_MAX_LAYERS + 1];
   gboolean   use_mean_user;         /* explain: the population's layer for every row */
   msr_real  *mean_q;                /* d_q, while use_mean_user */
+  MsrLlm4msrForm form;              /* tests: per key or per row, whatever the batch */
 } Meta;
 
 void
@@ -175,70 +181,150 @@ msr_llm4msr_build (MsrModel *m, MsrRng *rng, GError **error)
 
 /* ---- forward --------------------------------------------------------------- */
 
-/* x·W(q)ᵀ + b(q) for every row, each with its own q (or, with fixed_q,
- * that one q for every row). */
-static MsrNode *
-meta_apply (MsrGraph *g, const MetaLayer *l, MsrNode *k, MsrNode *x, const msr_real *fixed_q)
+/* The distinct keys of a batch's rows (users, scenarios or pairs). */
+typedef struct {
+  gsize    n;        /* distinct keys, G */
+  guint32 *groups;   /* per row: its key's index, < n */
+  guint32 *first;    /* per key: the first row holding it */
+} Keys;
+
+static void
+keys_clear (Keys *k)
 {
-  MsrNode *q;
-  if (fixed_q)
+  g_clear_pointer (&k->groups, g_free);
+  g_clear_pointer (&k->first, g_free);
+}
+
+/* Numbers the distinct values of key[0..B) in order of appearance, through
+ * an open-addressing table of at least 2B slots. */
+static void
+keys_group (Keys *out, const guint64 *key, gsize B)
+{
+  guint bits = 4;
+  while (((gsize) 1 << bits) < 2 * B)
+    bits++;
+  const gsize cap = (gsize) 1 << bits;
+  g_autofree guint64 *slot_key = g_new (guint64, cap);
+  g_autofree guint32 *slot_group = g_new (guint32, cap);
+  memset (slot_group, 0xff, cap * sizeof (guint32));
+  out->groups = g_new (guint32, MAX (B, 1));
+  out->first = g_new (guint32, MAX (B, 1));
+  out->n = 0;
+  for (gsize r = 0; r < B; r++)
     {
-      const gsize B = msr_node_rows (x), dq = l->compress_b->size;
-      g_autofree msr_real *rows = g_new (msr_real, B * dq);
-      for (gsize r = 0; r < B; r++)
-        memcpy (rows + r * dq, fixed_q, dq * sizeof (msr_real));
-      q = msr_g_constant (g, B, dq, rows);
+      gsize h = (gsize) ((key[r] * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)) >> (64 - bits));
+      while (slot_group[h] != G_MAXUINT32 && slot_key[h] != key[r])
+        h = (h + 1) & (cap - 1);
+      if (slot_group[h] == G_MAXUINT32)
+        {
+          slot_key[h] = key[r];
+          slot_group[h] = (guint32) out->n;
+          out->first[out->n++] = (guint32) r;
+        }
+      out->groups[r] = slot_group[h];
     }
-  else
-    q = msr_g_relu (g, msr_g_linear (g, k, msr_g_param (g, l->compress_w), msr_g_param (g, l->compress_b)));
-  MsrNode *y;
-  if (l->rank == 0)
-    y = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, q, x), msr_g_param (g, l->gen_w), NULL),
-                   msr_g_linear (g, x, msr_g_param (g, l->base_w), NULL));
-  else
-    {
-      MsrNode *t = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, q, x), msr_g_param (g, l->gen_u), NULL),
-                              msr_g_linear (g, x, msr_g_param (g, l->base_u), NULL));
-      y = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, q, t), msr_g_param (g, l->gen_v), NULL),
-                     msr_g_linear (g, t, msr_g_param (g, l->base_v), NULL));
-    }
+}
+
+/* Whether to apply a layer row by row: when nearly every row has a key of
+ * its own, generating G layers costs what the per-row form does (d_q·in·out
+ * a key, or a row) and more memory traffic (G layers and their gradients):
+ * measured on 4096 rows, per group is faster up to about G = 0.8·B. */
+static gboolean
+per_row (const Meta *meta, gsize G, gsize B)
+{
+  if (meta->form != MSR_LLM4MSR_FORM_AUTO)
+    return meta->form == MSR_LLM4MSR_FORM_PER_ROW;
+  return 5 * G > 4 * B;
+}
+
+/* x through the layers generated from q (G × d_q, a row per key): row r
+ * through its key's, y_r = W(q_g)·x_r + b(q_g). Each layer is generated
+ * once per key, not per row (method spec §4.4). */
+static MsrNode *
+meta_apply (MsrGraph *g, const Meta *meta, const MetaLayer *l, MsrNode *q, MsrNode *x, const guint32 *groups)
+{
+  const gsize B = msr_node_rows (x), G = msr_node_rows (q);
   MsrNode *b = msr_g_linear (g, q, msr_g_param (g, l->gen_b), msr_g_param (g, l->base_b));
-  return msr_g_add (g, y, b);
-}
-
-static MsrNode *
-scenario_rows (MsrModel *m, MsrGraph *g, const MsrBatch *b)
-{
-  Meta *meta = m->meta;
-  g_autofree gint32 *sc = g_new (gint32, b->n);
-  for (gsize i = 0; i < b->n; i++)
-    sc[i] = b->scenarios[i];
-  return msr_g_embedding (g, meta->scenario_knowledge, sc, b->n);
-}
-
-/* k_u of every row: the user's vector, or the learned unknown vector. */
-static MsrNode *
-user_rows (MsrModel *m, MsrGraph *g, const MsrBatch *b)
-{
-  Meta *meta = m->meta;
-  const gint32 *codes = b->codes[m->user_field];
-  MsrNode *k = msr_g_embedding (g, meta->user_knowledge, codes, b->n);
-  if (meta->unknown_user == NULL)
-    return k;
-  g_autofree msr_real *missing = g_new (msr_real, b->n);
-  g_autofree gint32 *zeros = g_new0 (gint32, b->n);
-  gboolean any = FALSE;
-  for (gsize i = 0; i < b->n; i++)
+  if (per_row (meta, G, B))
     {
-      const gint32 c = codes[i];
-      const gboolean known = c >= 0 && (gsize) c < meta->user_known->size && meta->user_known->value[c] > 0.5;
-      missing[i] = known ? 0 : 1;
-      any |= !known;
+      /* x·W(q)ᵀ = linear(outer(q, x), gen) + linear(x, base) for all rows
+       * at once, each with its key's q. */
+      MsrNode *qr = msr_g_gather_rows (g, q, groups, B);
+      MsrNode *br = msr_g_gather_rows (g, b, groups, B);
+      if (l->rank == 0)
+        return msr_g_add (g, msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, qr, x), msr_g_param (g, l->gen_w),
+                                                         NULL),
+                                        msr_g_linear (g, x, msr_g_param (g, l->base_w), NULL)),
+                          br);
+      MsrNode *t = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, qr, x), msr_g_param (g, l->gen_u), NULL),
+                              msr_g_linear (g, x, msr_g_param (g, l->base_u), NULL));
+      MsrNode *y = msr_g_add (g, msr_g_linear (g, msr_g_outer_rows (g, qr, t), msr_g_param (g, l->gen_v), NULL),
+                              msr_g_linear (g, t, msr_g_param (g, l->base_v), NULL));
+      return msr_g_add (g, y, br);
     }
-  if (!any)
-    return k;
-  MsrNode *unknown = msr_g_embedding (g, meta->unknown_user, zeros, b->n);
-  return msr_g_add (g, k, msr_g_mul_colvec (g, unknown, msr_g_constant (g, b->n, 1, missing)));
+  if (l->rank == 0)
+    {
+      MsrNode *w = msr_g_meta_generate (g, q, msr_g_param (g, l->gen_w), msr_g_param (g, l->base_w));
+      return msr_g_grouped_linear (g, x, w, b, groups);
+    }
+  /* W = V·U, applied as x → U x → V (U x): rank × in, then out × rank. */
+  MsrNode *u = msr_g_meta_generate (g, q, msr_g_param (g, l->gen_u), msr_g_param (g, l->base_u));
+  MsrNode *v = msr_g_meta_generate (g, q, msr_g_param (g, l->gen_v), msr_g_param (g, l->base_v));
+  return msr_g_grouped_linear (g, msr_g_grouped_linear (g, x, u, NULL, groups), v, b, groups);
+}
+
+void
+msr_llm4msr_set_form (MsrModel *m, MsrLlm4msrForm form)
+{
+  Meta *meta = m->meta;
+  if (meta)
+    meta->form = form;
+}
+
+/* q = relu(k·Pᵀ + p0) for the G distinct keys' vectors k. */
+static MsrNode *
+meta_compress (MsrGraph *g, const MetaLayer *l, MsrNode *k)
+{
+  return msr_g_relu (g, msr_g_linear (g, k, msr_g_param (g, l->compress_w), msr_g_param (g, l->compress_b)));
+}
+
+/* A row's user key: its code, or -1 for "no vector" when the model learns
+ * a vector for those: they all share it, hence one key (their rows of
+ * user_knowledge are zero, msr_llm4msr_set_knowledge). */
+static gint32
+user_key (const Meta *meta, gint32 code)
+{
+  if (meta->unknown_user == NULL)
+    return code;
+  const gboolean known = code >= 0 && (gsize) code < meta->user_known->size && meta->user_known->value[code] > 0.5;
+  return known ? code : -1;
+}
+
+/* k_u of n user keys: the user's vector, or the learned unknown vector. */
+static MsrNode *
+user_vectors (MsrModel *m, MsrGraph *g, const gint32 *ukeys, gsize n)
+{
+  Meta *meta = m->meta;
+  g_autofree gint32 *codes = g_new (gint32, n);
+  g_autofree guint32 *known_at = g_new (guint32, n), *unknown_at = g_new (guint32, n);
+  gsize nk = 0, nu = 0;
+  for (gsize i = 0; i < n; i++)
+    if (ukeys[i] >= 0)
+      {
+        codes[nk] = ukeys[i];
+        known_at[nk++] = (guint32) i;
+      }
+    else
+      unknown_at[nu++] = (guint32) i;
+  if (nu == 0)
+    return msr_g_embedding (g, meta->user_knowledge, codes, n);
+  g_autofree gint32 *zeros = g_new0 (gint32, nu);
+  MsrNode *unknown = msr_g_embedding (g, meta->unknown_user, zeros, nu);
+  if (nk == 0)
+    return unknown;
+  MsrNode *parts[2] = { msr_g_embedding (g, meta->user_knowledge, codes, nk), unknown };
+  const guint32 *idx[2] = { known_at, unknown_at };
+  return msr_g_scatter_rows (g, parts, idx, 2, n);
 }
 
 MsrNode *
@@ -247,13 +333,47 @@ msr_llm4msr_user_layer (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
   Meta *meta = m->meta;
   if (meta == NULL || !meta->user_level)
     return h;
-  MsrNode *k = user_rows (m, g, b);
-  if (m->cfg.meta_user_on_scenario)
+  const gsize B = b->n;
+  MsrNode *y;
+  if (meta->use_mean_user)
     {
-      MsrNode *parts[2] = { k, scenario_rows (m, g, b) };
-      k = msr_g_concat (g, parts, 2);
+      /* The population's layer, generated once, for every row. */
+      g_autofree guint32 *zero = g_new0 (guint32, B);
+      MsrNode *q = msr_g_constant (g, 1, meta->user.compress_b->size, meta->mean_q);
+      y = meta_apply (g, meta, &meta->user, q, h, zero);
     }
-  MsrNode *y = msr_g_relu (g, meta_apply (g, &meta->user, k, h, meta->use_mean_user ? meta->mean_q : NULL));
+  else
+    {
+      /* A group per user, or per (user, scenario) when G_u reads k_s too. */
+      const gboolean on_scenario = m->cfg.meta_user_on_scenario;
+      const gint32 *codes = b->codes[m->user_field];
+      g_autofree gint32 *ukey = g_new (gint32, B);
+      g_autofree guint64 *key = g_new (guint64, B);
+      for (gsize r = 0; r < B; r++)
+        {
+          ukey[r] = user_key (meta, codes[r]);
+          key[r] = (guint64) ((gint64) ukey[r] + 1);
+          if (on_scenario)
+            key[r] = key[r] * m->n_scenarios + b->scenarios[r];
+        }
+      Keys keys;
+      keys_group (&keys, key, B);
+      g_autofree gint32 *gu = g_new (gint32, keys.n), *gs = g_new (gint32, keys.n);
+      for (gsize k = 0; k < keys.n; k++)
+        {
+          gu[k] = ukey[keys.first[k]];
+          gs[k] = b->scenarios[keys.first[k]];
+        }
+      MsrNode *k = user_vectors (m, g, gu, keys.n);
+      if (on_scenario)
+        {
+          MsrNode *parts[2] = { k, msr_g_embedding (g, meta->scenario_knowledge, gs, keys.n) };
+          k = msr_g_concat (g, parts, 2);
+        }
+      y = meta_apply (g, meta, &meta->user, meta_compress (g, &meta->user, k), h, keys.groups);
+      keys_clear (&keys);
+    }
+  y = msr_g_relu (g, y);
   return m->cfg.meta_residual ? msr_g_add (g, y, h) : y;
 }
 
@@ -263,25 +383,57 @@ msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNod
   Meta *meta = m->meta;
   if (meta == NULL || !meta->scenario_level)
     return NULL;
-  MsrNode *k = scenario_rows (m, g, b);
+  const gsize B = b->n;
+  g_autofree guint64 *key = g_new (guint64, B);
+  for (gsize r = 0; r < B; r++)
+    key[r] = b->scenarios[r];
+  Keys keys;
+  keys_group (&keys, key, B);
+  g_autofree gint32 *sc = g_new (gint32, keys.n);
+  for (gsize k = 0; k < keys.n; k++)
+    sc[k] = b->scenarios[keys.first[k]];
+  MsrNode *k = msr_g_embedding (g, meta->scenario_knowledge, sc, keys.n);
   MsrNode *a = h;
   for (guint l = 0; l < meta->n_scen; l++)
     {
-      a = meta_apply (g, &meta->scen[l], k, a, NULL);
+      a = meta_apply (g, meta, &meta->scen[l], meta_compress (g, &meta->scen[l], k), a, keys.groups);
       if (l + 1 < meta->n_scen)
         a = msr_g_relu (g, a);
     }
+  keys_clear (&keys);
   return a;
 }
 
+/* Expected distinct keys among B rows drawn at random from K equally
+ * frequent keys: K·(1 − (1 − 1/K)^B). */
 static double
-meta_layer_flops (const MetaLayer *l, guint k_dim, guint dq)
+expected_keys (double K, double B)
 {
-  double f = (double) k_dim * dq + (double) dq * l->out;
-  if (l->rank == 0)
-    return f + (double) (dq + 1) * l->in * l->out;
-  return f + (double) (dq + 1) * l->rank * (l->in + l->out);
+  return K <= 1 ? 1 : K * -expm1 (B * log1p (-1 / K));
 }
+
+/* Multiply-adds per row of one layer: applying it, plus generating it
+ * (compression, W or U and V, b) once per key, i.e. times the share of
+ * distinct keys among the rows; the per-row form when that share is high,
+ * as meta_apply does. */
+static double
+meta_layer_flops (const Meta *meta, const MetaLayer *l, guint k_dim, guint dq, double keys, double B)
+{
+  const double w = l->rank == 0 ? (double) l->in * l->out : (double) l->rank * (l->in + l->out);
+  const double share = MIN (keys, B) / B;
+  const double per_key = (double) k_dim * dq + (double) dq * l->out;
+  if (per_row (meta, (gsize) ceil (MIN (keys, B)), (gsize) B))
+    return share * per_key + (dq + 1) * w + l->out;
+  return share * (per_key + dq * w) + w + l->out;
+}
+
+/* msr_model_flops_per_sample's share: a row of a batch of FLOPS_BATCH
+ * rows (msr_score's), whose keys are drawn at random from the model's
+ * users (the user field's codes; pairs with the scenarios when G_u reads
+ * k_s) and scenarios. Real batches, with some users far more frequent than
+ * others, hold fewer distinct users, so this tends to overstate the
+ * generation's share; rows that share a user in a batch share its layer. */
+#define FLOPS_BATCH 4096.0
 
 double
 msr_llm4msr_flops (MsrModel *m)
@@ -289,12 +441,17 @@ msr_llm4msr_flops (MsrModel *m)
   Meta *meta = m->meta;
   if (meta == NULL)
     return 0;
+  const double U = m->fields[m->user_field].cardinality, S = m->n_scenarios;
   double f = 0;
   if (meta->user_level)
-    f += meta_layer_flops (&meta->user, m->cfg.meta_user_on_scenario ? 2 * meta->dim : meta->dim,
-                           m->cfg.meta_dq);
+    {
+      const gboolean on_s = m->cfg.meta_user_on_scenario;
+      f += meta_layer_flops (meta, &meta->user, on_s ? 2 * meta->dim : meta->dim, m->cfg.meta_dq,
+                             expected_keys (on_s ? U * S : U, FLOPS_BATCH), FLOPS_BATCH);
+    }
   for (guint l = 0; meta->scenario_level && l < meta->n_scen; l++)
-    f += meta_layer_flops (&meta->scen[l], meta->dim, m->cfg.meta_dq);
+    f += meta_layer_flops (meta, &meta->scen[l], meta->dim, m->cfg.meta_dq, expected_keys (S, FLOPS_BATCH),
+                           FLOPS_BATCH);
   return f;
 }
 

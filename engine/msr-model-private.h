@@ -139,6 +139,13 @@ gboolean  msr_llm4msr_generated_part (MsrModel *m, int scenario, const float *us
  * those users for every row. */
 guint    *msr_llm4msr_known_users    (MsrModel *m, guint *n);
 void      msr_llm4msr_use_mean_user  (MsrModel *m, gboolean mean);
+/* For tests: how the meta layers are applied, whatever the batch. */
+typedef enum {
+  MSR_LLM4MSR_FORM_AUTO,       /* per group, or per row when nearly every row has its own key */
+  MSR_LLM4MSR_FORM_PER_GROUP,
+  MSR_LLM4MSR_FORM_PER_ROW,
+} MsrLlm4msrForm;
+void      msr_llm4msr_set_form       (MsrModel *m, MsrLlm4msrForm form);
 /* Fills the knowledge buffers from kn (after build). */
 gboolean  msr_llm4msr_set_knowledge  (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
                                       GError **error);

@@ -10,6 +10,7 @@
 #include "msr-graph.h"
 #include "msr-model.h"
 #include "msr-dataset-private.h"
+#include "msr-model-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -292,6 +293,117 @@ test_checker_catches (void)
   g_test_trap_assert_stderr ("*deliberately wrong: d loss / d a[*analytic*numeric*");
 }
 
+/* ---- generated layers ------------------------------------------------------ */
+
+/* 20 rows in 5 groups: group 0 nine consecutive rows and group 1 eight
+ * scattered ones (each group one GEMM), groups 2 and 3 two rows and one (a
+ * GEMV per row), group 4 none. */
+static const guint32 gen_groups[20] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 1, 1, 3, 1, 1, 2, 1, 1 };
+
+typedef struct {
+  MsrParams *ps;
+  MsrParam  *x, *q, *gen, *base, *bias, *gen2, *base2, *proj_a, *proj_b;
+  guint8     labels[20];
+  MsrNode   *y_a, *y_b;   /* of the last build */
+} GenCase;
+
+/* y_a: each row through its group's full layer (2 × 3, with base and
+ * bias); y_b: through a low-rank pair, U without base (2 × 3), then V
+ * (4 × 2) without bias. */
+static MsrNode *
+build_generated (MsrGraph *g, gpointer data)
+{
+  GenCase *c = data;
+  MsrNode *x = msr_g_tanh (g, msr_g_param (g, c->x)), *q = msr_g_tanh (g, msr_g_param (g, c->q));
+  MsrNode *w = msr_g_meta_generate (g, q, msr_g_param (g, c->gen), msr_g_param (g, c->base));
+  c->y_a = msr_g_grouped_linear (g, x, w, msr_g_param (g, c->bias), gen_groups);
+  MsrNode *u = msr_g_meta_generate (g, q, msr_g_param (g, c->gen), NULL);
+  MsrNode *v = msr_g_meta_generate (g, q, msr_g_param (g, c->gen2), msr_g_param (g, c->base2));
+  c->y_b = msr_g_grouped_linear (g, msr_g_grouped_linear (g, x, u, NULL, gen_groups), v, NULL, gen_groups);
+  MsrNode *z = msr_g_add (g, msr_g_linear (g, c->y_a, msr_g_param (g, c->proj_a), NULL),
+                          msr_g_linear (g, c->y_b, msr_g_param (g, c->proj_b), NULL));
+  return msr_g_bce_logits (g, z, c->labels, 20);
+}
+
+/* W[o][i] = base[o][i] + Σ_t q[t]·gen[o][t][i], by the definition. */
+static void
+naive_layer (const MsrParam *gen, const MsrParam *base, const double *q, double *w)
+{
+  const gsize O = gen->shape[0], Dq = gen->shape[1], In = gen->shape[2];
+  for (gsize o = 0; o < O; o++)
+    for (gsize i = 0; i < In; i++)
+      {
+        double s = base ? base->value[o * In + i] : 0;
+        for (gsize t = 0; t < Dq; t++)
+          s += q[t] * gen->value[(o * Dq + t) * In + i];
+        w[o * In + i] = s;
+      }
+}
+
+static void
+test_generated_layers (void)
+{
+  GenCase c = { 0 };
+  MsrRng rng;
+  msr_rng_init (&rng, 12);
+  c.ps = msr_params_new ();
+  const gint64 sx[2] = { 20, 3 }, sq[2] = { 5, 2 }, sg[3] = { 2, 2, 3 }, sb[2] = { 2, 3 }, sbias[2] = { 5, 2 },
+               sg2[3] = { 4, 2, 2 }, sb2[2] = { 4, 2 }, spa[2] = { 1, 2 }, spb[2] = { 1, 4 };
+  c.x = msr_params_add (c.ps, "x", 2, sx, MSR_PARAM_TRAINABLE);
+  c.q = msr_params_add (c.ps, "q", 2, sq, MSR_PARAM_TRAINABLE);
+  c.gen = msr_params_add (c.ps, "gen", 3, sg, MSR_PARAM_TRAINABLE);
+  c.base = msr_params_add (c.ps, "base", 2, sb, MSR_PARAM_TRAINABLE);
+  c.bias = msr_params_add (c.ps, "bias", 2, sbias, MSR_PARAM_TRAINABLE);
+  c.gen2 = msr_params_add (c.ps, "gen2", 3, sg2, MSR_PARAM_TRAINABLE);
+  c.base2 = msr_params_add (c.ps, "base2", 2, sb2, MSR_PARAM_TRAINABLE);
+  c.proj_a = msr_params_add (c.ps, "proj_a", 2, spa, MSR_PARAM_TRAINABLE);
+  c.proj_b = msr_params_add (c.ps, "proj_b", 2, spb, MSR_PARAM_TRAINABLE);
+  for (guint i = 0; i < msr_params_get_n (c.ps); i++)
+    msr_param_init_uniform (msr_params_get (c.ps, i), 1.5, &rng);
+  for (int i = 0; i < 20; i++)
+    c.labels[i] = msr_rng_below (&rng, 2);
+
+  /* The values: every row through its own group's layers. */
+  g_autoptr(MsrGraph) g = msr_graph_new ();
+  build_generated (g, &c);
+  for (gsize r = 0; r < 20; r++)
+    {
+      const guint32 k = gen_groups[r];
+      double q[2], x[3], w[6], u[6], v[8], t[2];
+      for (int j = 0; j < 2; j++)
+        q[j] = tanh (c.q->value[k * 2 + j]);
+      for (int j = 0; j < 3; j++)
+        x[j] = tanh (c.x->value[r * 3 + j]);
+      naive_layer (c.gen, c.base, q, w);
+      naive_layer (c.gen, NULL, q, u);
+      naive_layer (c.gen2, c.base2, q, v);
+      for (int o = 0; o < 2; o++)
+        {
+          double y = c.bias->value[k * 2 + o];
+          t[o] = 0;
+          for (int i = 0; i < 3; i++)
+            {
+              y += w[o * 3 + i] * x[i];
+              t[o] += u[o * 3 + i] * x[i];
+            }
+          g_assert_cmpfloat_with_epsilon (msr_node_value (c.y_a)[r * 2 + o], y, 1e-12);
+        }
+      for (int o = 0; o < 4; o++)
+        g_assert_cmpfloat_with_epsilon (msr_node_value (c.y_b)[r * 4 + o], v[o * 2] * t[0] + v[o * 2 + 1] * t[1],
+                                        1e-12);
+    }
+  guint n = check_params (c.ps, build_generated, &c, 1000, "meta_generate+grouped_linear");
+  g_assert_cmpuint (n, ==, 60 + 10 + 12 + 6 + 10 + 16 + 8 + 2 + 4);
+  /* Group 4 has no rows: its q and bias get nothing. */
+  check_params (c.ps, build_generated, &c, 1, "empty group");
+  for (int j = 0; j < 2; j++)
+    {
+      g_assert_cmpfloat (c.q->grad[4 * 2 + j], ==, 0);
+      g_assert_cmpfloat (c.bias->grad[4 * 2 + j], ==, 0);
+    }
+  msr_params_free (c.ps);
+}
+
 /* ---- backbones ------------------------------------------------------------ */
 
 /* Three scenarios of different sizes, two categorical fields, a multi-hot
@@ -400,12 +512,15 @@ test_backbone (gconstpointer data)
 enum { META_FULL, META_LOW_RANK, META_ON_SCENARIO, META_ID_ONLY, N_META };
 static const char *const meta_names[N_META] = { "full", "low-rank", "user-on-scenario", "id-only" };
 
+static const char *const form_names[] = { "auto", "per-group", "per-row" };
+
 static void
 test_llm4msr (gconstpointer data)
 {
   const guint code = GPOINTER_TO_UINT (data);
-  const MsrArch arch = code / N_META;
-  const guint variant = code % N_META;
+  const MsrLlm4msrForm form = code % 3;
+  const MsrArch arch = code / 3 / N_META;
+  const guint variant = code / 3 % N_META;
   g_autoptr(MsrDataset) ds = tiny_dataset ();
   MsrModelConfig cfg;
   msr_model_config_init (&cfg, arch);
@@ -442,6 +557,7 @@ test_llm4msr (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrModel) model = msr_model_new_with_knowledge (&cfg, ds, &kn, 11, &error);
   g_assert_no_error (error);
+  msr_llm4msr_set_form (model, form);
   MsrParams *ps = msr_model_get_params (model);
   g_assert_nonnull (msr_params_lookup (ps, cfg.meta_rank ? "llm4msr.user_meta.gen_u" : "llm4msr.user_meta.gen_weight"));
   g_assert_nonnull (msr_params_lookup (ps, "llm4msr.scenario_meta.1.gen_weight"));
@@ -461,8 +577,8 @@ test_llm4msr (gconstpointer data)
   msr_batch_fill (batch, ds, rows, 13);
   ModelCase c = { model, batch };
   guint n = check_params (ps, build_model_loss, &c, 12, meta_names[variant]);
-  g_test_message ("%s + LLM4MSR (%s): %u gradient entries checked over %u tensors", msr_arch_to_string (arch),
-                  meta_names[variant], n, msr_params_get_n (ps));
+  g_test_message ("%s + LLM4MSR (%s, %s): %u gradient entries checked over %u tensors", msr_arch_to_string (arch),
+                  meta_names[variant], form_names[form], n, msr_params_get_n (ps));
   g_assert_cmpuint (n, >, 40);
 }
 
@@ -473,6 +589,7 @@ main (int argc, char **argv)
   g_test_add_func ("/grad/ops", test_ops);
   g_test_add_func ("/grad/checker-catches", test_checker_catches);
   g_test_add_func ("/grad/stop-gradient", test_stop_gradient);
+  g_test_add_func ("/grad/generated-layers", test_generated_layers);
   for (guint a = 0; a < MSR_N_ARCHS; a++)
     {
       g_autofree char *path = g_strdup_printf ("/grad/backbone/%s", msr_arch_to_string (a));
@@ -485,7 +602,13 @@ main (int argc, char **argv)
         if (v != META_FULL && a != MSR_ARCH_STAR && a != MSR_ARCH_MMOE)
           continue;
         g_autofree char *path = g_strdup_printf ("/grad/llm4msr/%s/%s", msr_arch_to_string (a), meta_names[v]);
-        g_test_add_data_func (path, GUINT_TO_POINTER (a * N_META + v), test_llm4msr);
+        g_test_add_data_func (path, GUINT_TO_POINTER ((a * N_META + v) * 3 + MSR_LLM4MSR_FORM_AUTO), test_llm4msr);
+        /* Both ways of applying the layers, whichever the batch picks. */
+        for (guint f = MSR_LLM4MSR_FORM_PER_GROUP; a == MSR_ARCH_STAR && f <= MSR_LLM4MSR_FORM_PER_ROW; f++)
+          {
+            g_autofree char *fpath = g_strdup_printf ("%s/%s", path, form_names[f]);
+            g_test_add_data_func (fpath, GUINT_TO_POINTER ((a * N_META + v) * 3 + f), test_llm4msr);
+          }
       }
   return g_test_run ();
 }

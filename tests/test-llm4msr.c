@@ -12,6 +12,7 @@
 #include "msr-explain.h"
 #include "msr-knowledge.h"
 #include "msr-linalg.h"
+#include "msr-model-private.h"
 #include "msr-pipeline.h"
 #include "msr-simulate.h"
 
@@ -186,6 +187,209 @@ test_meta_weights (void)
   g_assert_cmpuint (si, ==, 32);
   g_assert_false (msr_model_meta_scenario_layer (model, 0, 2, &sw, &so, &si, &sb, &error));
   g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+}
+
+/* The user layer of key vector k (k_dim wide) from the tensors, by the
+ * definition (full rank): W = base + Σ_t q_t gen[:, t, :], b likewise. */
+static void
+user_layer_by_hand (MsrParams *ps, const double *k, guint k_dim, guint H, double *w, double *b)
+{
+  MsrParam *cw = msr_params_lookup (ps, "llm4msr.user_meta.compress.weight");
+  MsrParam *cb = msr_params_lookup (ps, "llm4msr.user_meta.compress.bias");
+  MsrParam *gw = msr_params_lookup (ps, "llm4msr.user_meta.gen_weight");
+  MsrParam *bw = msr_params_lookup (ps, "llm4msr.user_meta.base_weight");
+  MsrParam *gb = msr_params_lookup (ps, "llm4msr.user_meta.gen_bias");
+  MsrParam *bb = msr_params_lookup (ps, "llm4msr.user_meta.base_bias");
+  const guint dq = cb->size;
+  g_autofree double *q = g_new (double, dq);
+  for (guint t = 0; t < dq; t++)
+    {
+      double s = cb->value[t];
+      for (guint j = 0; j < k_dim; j++)
+        s += cw->value[(gsize) t * k_dim + j] * k[j];
+      q[t] = s > 0 ? s : 0;
+    }
+  for (guint o = 0; o < H; o++)
+    {
+      b[o] = bb->value[o];
+      for (guint t = 0; t < dq; t++)
+        b[o] += q[t] * gb->value[(gsize) o * dq + t];
+      for (guint i = 0; i < H; i++)
+        {
+          double s = bw->value[(gsize) o * H + i];
+          for (guint t = 0; t < dq; t++)
+            s += q[t] * gw->value[((gsize) o * dq + t) * H + i];
+          w[(gsize) o * H + i] = s;
+        }
+    }
+}
+
+/* Every row goes through its own key's layers, whichever way they are
+ * applied (once per key, or per row): h' of each row by hand from its
+ * user's exported layer (from the tensors when G_u reads k_s too), and the
+ * scenario branch's logit from its scenario's exported layers. The batch
+ * mixes users with one row and with many (some consecutive), users without
+ * a vector (who share the learned one) and every scenario, so rows given
+ * another key's layer fail it. */
+static void
+test_grouped_rows (void)
+{
+  g_autofree char *dir = planted_world ("grouped", 6000, 300);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  const guint uf = msr_dataset_get_user_field (ds);
+  const gint32 *ucodes = msr_dataset_get_field_codes (ds, uf);
+  const guint16 *scen = msr_dataset_get_scenarios (ds);
+  const gsize N = msr_dataset_get_n_rows (ds);
+  /* Every 7th row but user 5's, then all of user 5's rows in a run. */
+  const gint32 run_user = ucodes[5];
+  g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint32 r = 0; r < N; r += 7)
+    if (ucodes[r] != run_user)
+      g_array_append_val (rows, r);
+  guint run = 0;
+  for (guint32 r = 0; r < N; r++)
+    if (ucodes[r] == run_user)
+      {
+        g_array_append_val (rows, r);
+        run++;
+      }
+  g_assert_cmpuint (run, >=, 8);
+  const gsize B = rows->len;
+
+  for (int variant = 0; variant < 3; variant++)
+    {
+      MsrModelConfig cfg;
+      msr_model_config_init (&cfg, MSR_ARCH_STAR);
+      cfg.llm4msr = TRUE;
+      cfg.meta_rank = variant == 1 ? 4 : 0;
+      cfg.meta_user_on_scenario = variant == 2;
+      g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, 3, &error);
+      g_assert_no_error (error);
+      MsrParams *ps = msr_model_get_params (model);
+      MsrRng rng;
+      msr_rng_init (&rng, 5);
+      for (guint i = 0; i < msr_params_get_n (ps); i++)
+        {
+          MsrParam *p = msr_params_get (ps, i);
+          if (g_str_has_prefix (p->name, "llm4msr.") && strstr (p->name, "gen_"))
+            msr_param_init_normal (p, 0.05, &rng);
+        }
+      /* A quarter of the users lose their vector, as users the store lacks. */
+      MsrParam *known = msr_params_lookup (ps, "llm4msr.user_known");
+      MsrParam *uk = msr_params_lookup (ps, "llm4msr.user_knowledge");
+      MsrParam *sk = msr_params_lookup (ps, "llm4msr.scenario_knowledge");
+      MsrParam *unknown = msr_params_lookup (ps, "llm4msr.unknown_user");
+      const guint d = uk->shape[1];
+      for (gsize c = 1; c < known->size; c += 4)
+        if ((gint32) c != run_user)
+          {
+            known->value[c] = 0;
+            memset (uk->value + c * d, 0, d * sizeof (msr_real));
+          }
+      /* The last scenario layer, to switch the branch off and on. */
+      const guint L = msr_model_meta_scenario_n_layers (model);
+      g_autofree char *last = g_strdup_printf ("llm4msr.scenario_meta.%u.", L - 1);
+
+      g_autoptr(MsrBatch) batch = msr_batch_new (model);
+      msr_batch_fill (batch, ds, (const guint32 *) rows->data, B);
+      const guint H = msr_model_get_repr_dim (model);
+      for (int form = MSR_LLM4MSR_FORM_AUTO; form <= MSR_LLM4MSR_FORM_PER_ROW; form++)
+        {
+          msr_llm4msr_set_form (model, form);
+          g_autoptr(MsrGraph) g = msr_graph_new ();
+          msr_graph_set_training (g, FALSE);
+          MsrForward f = { 0 };
+          msr_model_forward (model, g, batch, &f);
+          /* Without the branch (its last layer at zero): the tower alone. */
+          g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func (g_free);
+          for (guint i = 0; i < msr_params_get_n (ps); i++)
+            {
+              MsrParam *p = msr_params_get (ps, i);
+              if (g_str_has_prefix (p->name, last))
+                {
+                  g_ptr_array_add (saved, g_memdup2 (p->value, p->size * sizeof (msr_real)));
+                  memset (p->value, 0, p->size * sizeof (msr_real));
+                }
+            }
+          g_autoptr(MsrGraph) g2 = msr_graph_new ();
+          msr_graph_set_training (g2, FALSE);
+          const msr_real *z_tower = msr_node_value (msr_model_forward (model, g2, batch, NULL));
+          for (guint i = 0, k = 0; i < msr_params_get_n (ps); i++)
+            {
+              MsrParam *p = msr_params_get (ps, i);
+              if (g_str_has_prefix (p->name, last))
+                memcpy (p->value, g_ptr_array_index (saved, k++), p->size * sizeof (msr_real));
+            }
+
+          for (gsize r = 0; r < B; r++)
+            {
+              const guint32 row = g_array_index (rows, guint32, r);
+              const gint32 c = ucodes[row];
+              const guint s = scen[row];
+              g_autofree double *w = g_new (double, (gsize) H * H), *b = g_new (double, H);
+              if (variant == 2)
+                {
+                  g_autofree double *k = g_new (double, 2 * d);
+                  const gboolean has = known->value[c] > 0.5;
+                  for (guint j = 0; j < d; j++)
+                    {
+                      k[j] = has ? uk->value[(gsize) c * d + j] : unknown->value[j];
+                      k[d + j] = sk->value[(gsize) s * d + j];
+                    }
+                  user_layer_by_hand (ps, k, 2 * d, H, w, b);
+                }
+              else
+                {
+                  g_autofree float *fw = NULL, *fb = NULL;
+                  guint out, in;
+                  g_assert_true (msr_model_meta_user_layer (model, msr_dataset_get_field_value (ds, uf, c), &fw,
+                                                            &out, &in, &fb, &error));
+                  g_assert_no_error (error);
+                  for (gsize i = 0; i < (gsize) H * H; i++)
+                    w[i] = fw[i];
+                  for (guint o = 0; o < H; o++)
+                    b[o] = fb[o];
+                }
+              const msr_real *h = msr_node_value (f.h_backbone) + r * H, *hp = msr_node_value (f.h) + r * H;
+              for (guint o = 0; o < H; o++)
+                {
+                  double y = b[o];
+                  for (guint i = 0; i < H; i++)
+                    y += w[(gsize) o * H + i] * h[i];
+                  const double want = (y > 0 ? y : 0) + h[o];
+                  g_assert_cmpfloat_with_epsilon (hp[o], want, 1e-4 * (1 + fabs (want)));
+                }
+              /* The branch on h'. */
+              g_autofree double *m = g_new (double, H);
+              guint width = H;
+              for (guint o = 0; o < H; o++)
+                m[o] = hp[o];
+              for (guint l = 0; l < L; l++)
+                {
+                  g_autofree float *sw = NULL, *sb = NULL;
+                  guint out, in;
+                  g_assert_true (msr_model_meta_scenario_layer (model, s, l, &sw, &out, &in, &sb, &error));
+                  g_assert_cmpuint (in, ==, width);
+                  g_autofree double *next = g_new (double, out);
+                  for (guint o = 0; o < out; o++)
+                    {
+                      double y = sb[o];
+                      for (guint i = 0; i < in; i++)
+                        y += (double) sw[(gsize) o * in + i] * m[i];
+                      next[o] = l + 1 < L && y < 0 ? 0 : y;
+                    }
+                  memcpy (m, next, out * sizeof (double));
+                  width = out;
+                }
+              g_assert_cmpuint (width, ==, 1);
+              const double z_m = msr_node_value (f.logit)[r] - z_tower[r];
+              g_assert_cmpfloat_with_epsilon (z_m, m[0], 1e-4 * (1 + fabs (m[0])));
+            }
+        }
+    }
 }
 
 /* Files keep the meta networks and their knowledge, and refuse a store
@@ -385,6 +589,7 @@ main (int argc, char *argv[])
   g_assert_no_error (error);
   g_test_add_func ("/llm4msr/planted-correlation", test_planted_correlation);
   g_test_add_func ("/llm4msr/meta-weights", test_meta_weights);
+  g_test_add_func ("/llm4msr/grouped-rows", test_grouped_rows);
   g_test_add_func ("/llm4msr/explain", test_explain);
   g_test_add_func ("/llm4msr/files-and-knowledge", test_files_and_knowledge);
   g_test_add_func ("/llm4msr/planted-beats-shuffled", test_planted_beats_shuffled);
