@@ -58,8 +58,8 @@ typedef struct {
   MsrLlm4msrForm form;              /* tests: per key or per row, whatever the batch */
 } Meta;
 
-void
-msr_llm4msr_free (gpointer data)
+static void
+llm4msr_free (gpointer data)
 {
   Meta *meta = data;
   if (meta)
@@ -110,8 +110,8 @@ meta_layer_build (MsrModel *m, MetaLayer *l, MsrRng *rng, guint k_dim, guint in,
   l->base_b = msr_model_add_param (m, T | MSR_PARAM_NO_DECAY, 1, bb, "%s.base_bias", prefix);
 }
 
-gboolean
-msr_llm4msr_build (MsrModel *m, MsrRng *rng, GError **error)
+static gboolean
+llm4msr_build (MsrModel *m, MsrRng *rng, GError **error)
 {
   const MsrModelConfig *c = &m->cfg;
   const guint d = c->knowledge_dim;
@@ -327,8 +327,8 @@ user_vectors (MsrModel *m, MsrGraph *g, const gint32 *ukeys, gsize n)
   return msr_g_scatter_rows (g, parts, idx, 2, n);
 }
 
-MsrNode *
-msr_llm4msr_user_layer (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
+static MsrNode *
+llm4msr_user_layer (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
 {
   Meta *meta = m->meta;
   if (meta == NULL || !meta->user_level)
@@ -377,8 +377,8 @@ msr_llm4msr_user_layer (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
   return m->cfg.meta_residual ? msr_g_add (g, y, h) : y;
 }
 
-MsrNode *
-msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
+static MsrNode *
+llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h)
 {
   Meta *meta = m->meta;
   if (meta == NULL || !meta->scenario_level)
@@ -435,8 +435,8 @@ meta_layer_flops (const Meta *meta, const MetaLayer *l, guint k_dim, guint dq, d
  * generation's share; rows that share a user in a batch share its layer. */
 #define FLOPS_BATCH 4096.0
 
-double
-msr_llm4msr_flops (MsrModel *m)
+static double
+llm4msr_flops (MsrModel *m)
 {
   Meta *meta = m->meta;
   if (meta == NULL)
@@ -466,8 +466,8 @@ find_key (const char * const *keys, guint n, const char *key)
   return -1;
 }
 
-gboolean
-msr_llm4msr_set_knowledge (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
+static gboolean
+llm4msr_set_knowledge (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
                            GError **error)
 {
   Meta *meta = m->meta;
@@ -856,3 +856,12 @@ msr_model_meta_user_layer_mean (MsrModel *m, float **weight, guint *rows, guint 
   *cols = l->in;
   return TRUE;
 }
+
+const MsrMetaClass msr_llm4msr = {
+  .build           = llm4msr_build,
+  .free            = llm4msr_free,
+  .user_layer      = llm4msr_user_layer,
+  .scenario_branch = llm4msr_scenario_branch,
+  .flops           = llm4msr_flops,
+  .set_knowledge   = llm4msr_set_knowledge,
+};

@@ -120,15 +120,24 @@ MsrNode  *msr_arch_tower_head    (MsrModel *m, MsrGraph *g, guint s, MsrNode *h_
  * rows in the batch) into one B × cols node. */
 MsrNode  *msr_model_scatter_scenarios (MsrGraph *g, const MsrBatch *b, MsrNode **parts);
 
-/* LLM4MSR (msr-llm4msr.c): built after the backbone, when cfg.llm4msr. */
-gboolean  msr_llm4msr_build          (MsrModel *m, MsrRng *rng, GError **error);
-void      msr_llm4msr_free           (gpointer meta);
-/* h' = the user-level meta layer applied to h (h itself when that level is
- * off). */
-MsrNode  *msr_llm4msr_user_layer     (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
-/* z_m, the scenario branch's logit (NULL when that level is off). */
-MsrNode  *msr_llm4msr_scenario_branch (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
-double    msr_llm4msr_flops          (MsrModel *m);
+/* LLM4MSR (msr-llm4msr.c), which the model reaches through this table as
+ * it reaches the backbones through theirs: built after the backbone when
+ * cfg.llm4msr; user_layer gives h' = the user-level meta layer applied to
+ * h (h itself when that level is off); scenario_branch gives z_m, the
+ * scenario branch's logit (NULL when that level is off); set_knowledge
+ * fills the knowledge buffers from kn (after build). */
+typedef struct {
+  gboolean (*build)           (MsrModel *m, MsrRng *rng, GError **error);
+  void     (*free)            (gpointer meta);
+  MsrNode *(*user_layer)      (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
+  MsrNode *(*scenario_branch) (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrNode *h);
+  double   (*flops)           (MsrModel *m);
+  gboolean (*set_knowledge)   (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
+                               GError **error);
+} MsrMetaClass;
+
+extern const MsrMetaClass msr_llm4msr;
+
 /* The knowledge-dependent part Σ_t q_t·gen of a layer (out × in, row-major)
  * for a key vector: the user layer (scenario < 0) or layer 0 of the
  * scenario branch for scenario s. FALSE when the model lacks that level. */
@@ -146,8 +155,5 @@ typedef enum {
   MSR_LLM4MSR_FORM_PER_ROW,
 } MsrLlm4msrForm;
 void      msr_llm4msr_set_form       (MsrModel *m, MsrLlm4msrForm form);
-/* Fills the knowledge buffers from kn (after build). */
-gboolean  msr_llm4msr_set_knowledge  (MsrModel *m, const MsrDataset *ds, const MsrModelKnowledge *kn, guint64 seed,
-                                      GError **error);
 
 G_END_DECLS

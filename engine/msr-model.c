@@ -507,10 +507,10 @@ msr_model_forward (MsrModel *m, MsrGraph *g, const MsrBatch *b, MsrForward *out)
   /* LLM4MSR: the user level at the bottom of the tower, the scenario
    * branch beside it. */
   if (m->meta)
-    h = msr_llm4msr_user_layer (m, g, b, h);
+    h = msr_llm4msr.user_layer (m, g, b, h);
   f->h = h;
   f->logit = m->klass->head (m, g, b, f, h);
-  MsrNode *z_m = m->meta ? msr_llm4msr_scenario_branch (m, g, b, h) : NULL;
+  MsrNode *z_m = m->meta ? msr_llm4msr.scenario_branch (m, g, b, h) : NULL;
   if (z_m)
     f->logit = msr_g_add (g, f->logit, z_m);
   return f->logit;
@@ -525,7 +525,7 @@ msr_model_free (MsrModel *m)
     return;
   if (m->arch_free)
     m->arch_free (m->arch);
-  msr_llm4msr_free (m->meta);
+  msr_llm4msr.free (m->meta);
   g_free (m->knowledge_json);
   for (guint f = 0; f < m->n_fields; f++)
     {
@@ -668,7 +668,7 @@ model_new (const MsrModelConfig *cfg, guint n_fields, const MsrModelField *field
   build_common (m, &rng);
   if (!m->klass->build (m, &rng, error))
     return NULL;
-  if (cfg->llm4msr && !msr_llm4msr_build (m, &rng, error))
+  if (cfg->llm4msr && !msr_llm4msr.build (m, &rng, error))
     return NULL;
   return g_steal_pointer (&m);
 }
@@ -712,7 +712,7 @@ msr_model_new_with_knowledge (const MsrModelConfig *cfg, const MsrDataset *ds, c
   c.llm4msr = TRUE;
   c.knowledge_dim = kn->dim;
   g_autoptr(MsrModel) m = msr_model_new_for_dataset (&c, ds, seed, error);
-  if (m == NULL || !msr_llm4msr_set_knowledge (m, ds, kn, seed, error))
+  if (m == NULL || !msr_llm4msr.set_knowledge (m, ds, kn, seed, error))
     return NULL;
   return g_steal_pointer (&m);
 }
@@ -793,7 +793,7 @@ msr_model_decode (const MsrModel *m, guint f, gint32 code)
 double
 msr_model_flops_per_sample (const MsrModel *m)
 {
-  return m->klass->flops ((MsrModel *) m) + msr_llm4msr_flops ((MsrModel *) m);
+  return m->klass->flops ((MsrModel *) m) + msr_llm4msr.flops ((MsrModel *) m);
 }
 
 gboolean
