@@ -34,10 +34,13 @@
  *  - scoring µs per 1,000 rows: msr_score over every row, --threads
  *    workers, batch 4096, of the model the last training run left (a
  *    trained model: see docs/BENCHMARKS.md on why untrained ones score
- *    faster);
+ *    faster). msr_score batches an LLM4MSR model's rows grouped by user
+ *    (msr_score_batch_order); the +LLM4MSR model is also scored with
+ *    batches of consecutive rows (msr_score_ordered, dataset order: what
+ *    msr_score did before), in the same alternation;
  *  - memory: bytes of every tensor's values; with the gradients and Adam
  *    moments msr_train allocated; and the graph arena of one scoring batch
- *    of 4096 rows (msr_graph_get_arena_bytes). */
+ *    of 4096 rows, msr_score's first (msr_graph_get_arena_bytes). */
 #include "config.h"
 
 #include <cblas.h>
@@ -284,6 +287,8 @@ typedef struct {
   double     applied_macs;                      /* applying the generated layers only */
   double     train[N_VARIANTS][MAX_REPEATS];    /* rows/s */
   double     score[N_VARIANTS][MAX_REPEATS];    /* µs per 1,000 rows */
+  double     score_dataset[MAX_REPEATS];        /* +LLM4MSR, batches in dataset order */
+  double     user_gen_macs;                     /* generating one user layer (one key) */
   double     auc[N_VARIANTS];                   /* validation AUC after the epoch, last run */
   gsize      arena[N_VARIANTS];
   gsize      train_rows, scored_rows;
@@ -368,12 +373,14 @@ time_train (MsrArch      arch,
   return tr->train_rows / t;
 }
 
-/* msr_score over every row: µs per 1,000 rows. */
+/* msr_score_ordered over every row: µs per 1,000 rows (MSR_SCORE_ORDER_AUTO
+ * is msr_score). */
 static double
-time_score (MsrModel    *model,
-            const World *w,
-            guint        threads,
-            Result      *res)
+time_score (MsrModel      *model,
+            const World   *w,
+            MsrScoreOrder  order,
+            guint          threads,
+            Result        *res)
 {
   g_autoptr(GError) error = NULL;
   g_autofree double *scores = NULL;
@@ -382,7 +389,8 @@ time_score (MsrModel    *model,
 
   openblas_set_num_threads (1);
   t0 = now_seconds ();
-  scores = msr_score (model, w->ds, MSR_SPLIT_MASK_ALL, threads, BATCH, &n, NULL, NULL, NULL, NULL, &error);
+  scores = msr_score_ordered (model, w->ds, MSR_SPLIT_MASK_ALL, order, threads, BATCH, &n, NULL, NULL, NULL, NULL,
+                              &error);
   t = now_seconds () - t0;
   if (scores == NULL)
     die ("scoring", error);
@@ -390,45 +398,53 @@ time_score (MsrModel    *model,
   return t / n * 1e9;
 }
 
-/* Distinct users per batch of BATCH rows, as msr_score batches every row
- * (in the dataset's order), summed over the batches: the user layers that
+/* Distinct users per batch of BATCH rows, summed over the batches, when
+ * every row is scored in the order pos (a permutation of the rows, as
+ * msr_score_batch_order gives; NULL: dataset order): the user layers that
  * scoring generates. */
 static gsize
 distinct_users_in_batches (const MsrDataset *ds,
+                           const guint32    *pos,
                            gsize            *n_batches)
 {
   const guint uf = msr_dataset_get_user_field (ds);
   const gint32 *codes = msr_dataset_get_field_codes (ds, uf);
   const gsize N = msr_dataset_get_n_rows (ds);
   g_autofree gsize *seen = g_new0 (gsize, msr_dataset_get_field_cardinality (ds, uf));
-  gsize total = 0, batch = 0;
+  gsize total = 0;
 
-  for (gsize start = 0; start < N; start += BATCH)
+  for (gsize j = 0; j < N; j++)
     {
-      batch++;
-      for (gsize r = start; r < MIN (start + BATCH, N); r++)
-        if (seen[codes[r]] != batch)
-          {
-            seen[codes[r]] = batch;
-            total++;
-          }
+      const gint32 c = codes[pos ? pos[j] : j];
+
+      if (seen[c] != j / BATCH + 1)
+        {
+          seen[c] = j / BATCH + 1;
+          total++;
+        }
     }
-  *n_batches = batch;
+  *n_batches = (N + BATCH - 1) / BATCH;
   return total;
 }
 
-/* Arena bytes of one evaluation forward pass of BATCH rows. */
+/* Arena bytes of one evaluation forward pass of BATCH rows: the first
+ * batch msr_score cuts from every row. */
 static gsize
 scoring_arena (MsrModel    *model,
                const World *w)
 {
   g_autoptr(MsrBatch) batch = msr_batch_new (model);
   g_autoptr(MsrGraph) g = msr_graph_new ();
-  const gsize m = MIN ((gsize) BATCH, msr_dataset_get_n_rows (w->ds));
-  g_autofree guint32 *rows = g_new (guint32, m);
+  const gsize N = msr_dataset_get_n_rows (w->ds), m = MIN ((gsize) BATCH, N);
+  g_autofree guint32 *rows = g_new (guint32, N);
+  g_autofree guint32 *pos = NULL;
 
-  for (gsize i = 0; i < m; i++)
+  for (gsize i = 0; i < N; i++)
     rows[i] = (guint32) i;
+  /* Every row: the positions are the row indices. */
+  pos = msr_score_batch_order (model, w->ds, rows, N, MSR_SCORE_ORDER_AUTO);
+  if (pos)
+    memcpy (rows, pos, m * sizeof (guint32));
   msr_batch_fill (batch, w->ds, rows, m);
   openblas_set_num_threads (1);
   msr_graph_set_training (g, FALSE);
@@ -465,6 +481,10 @@ measure (Result      *r,
     /* The engine's rule (msr-llm4msr.c): full rank up to H·H = 4096. */
     r->user_rank = c->meta_rank ? c->meta_rank : r->H * r->H > 4096 ? 8 : 0;
     r->applied_macs = r->user_rank ? (double) r->user_rank * 2 * r->H : (double) r->H * r->H;
+    /* One user layer's generation: q (D·d_q), W or U and V (d_q per
+     * weight), b (d_q·H). */
+    r->user_gen_macs = (double) c->knowledge_dim * c->meta_dq + (double) c->meta_dq * r->H +
+                       c->meta_dq * (r->user_rank ? (double) r->user_rank * 2 * r->H : (double) r->H * r->H);
     for (guint l = 0; l <= c->meta_scenario.n; l++)
       {
         const guint out = l < c->meta_scenario.n ? c->meta_scenario.dims[l] : 1;
@@ -473,12 +493,17 @@ measure (Result      *r,
         in = out;
       }
   }
+  /* Scoring: plain, +LLM4MSR (msr_score: by user) and +LLM4MSR in dataset
+   * order alternate, the order reversed every repeat. */
   for (guint k = 0; k < repeats; k++)
-    for (int i = 0; i < N_VARIANTS; i++)
+    for (int i = 0; i < N_VARIANTS + 1; i++)
       {
-        const int v = k % 2 ? N_VARIANTS - 1 - i : i;
+        const int v = k % 2 ? N_VARIANTS - i : i;
 
-        r->score[v][k] = time_score (trained[v], w, threads, r);
+        if (v == N_VARIANTS)
+          r->score_dataset[k] = time_score (trained[META], w, MSR_SCORE_ORDER_DATASET, threads, r);
+        else
+          r->score[v][k] = time_score (trained[v], w, MSR_SCORE_ORDER_AUTO, threads, r);
       }
   for (int v = 0; v < N_VARIANTS; v++)
     {
@@ -646,9 +671,9 @@ main (int    argc,
   g_print ("   knowledge buffers: llm4msr.user_knowledge (%u users x D) + user_known (1 per user) + "
            "scenario_knowledge (%u x D), frozen\n\n", users, msr_dataset_get_n_scenarios (w.ds));
 
-  g_print ("2. scoring: msr_score over all %" G_GSIZE_FORMAT " rows, microseconds per 1,000 rows, median [min-max] "
-           "of %u;\n   MAC/sample: msr_model_flops_per_sample (one forward pass); ratio: median [min-max] of the "
-           "per-repeat pairs\n", res[0].scored_rows, repeats);
+  g_print ("2. scoring: msr_score over all %" G_GSIZE_FORMAT " rows (an LLM4MSR model's batched by user), "
+           "microseconds per 1,000 rows,\n   median [min-max] of %u; MAC/sample: msr_model_flops_per_sample (one "
+           "forward pass); ratio: median [min-max] of the\n   per-repeat pairs\n", res[0].scored_rows, repeats);
   g_print ("   %-14s %9s %9s %6s | %22s %22s %22s\n", "backbone", "MAC plain", "MAC +L", "x", "us/1k rows plain",
            "us/1k +LLM4MSR", "ratio");
   for (guint i = 0; i < n_archs; i++)
@@ -660,6 +685,19 @@ main (int    argc,
 
       g_print ("   %-14s %9.0f %9.0f %6.2f | %22s %22s %22s\n", msr_arch_to_string (r->arch), r->macs[PLAIN],
                r->macs[META], r->macs[META] / r->macs[PLAIN], a, b, q);
+    }
+  g_print ("   the same +LLM4MSR models with batches of consecutive rows (msr_score_ordered with\n"
+           "   MSR_SCORE_ORDER_DATASET: msr_score before it grouped rows by user), in the same alternation;\n"
+           "   speed-up: dataset order / by user, per repeat\n");
+  g_print ("   %-14s %22s %22s %22s\n", "backbone", "us/1k +L dataset ord.", "ratio to plain", "speed-up by user");
+  for (guint i = 0; i < n_archs; i++)
+    {
+      const Result *r = &res[i];
+      g_autofree char *a = fmt_stat (stat_of (r->score_dataset, repeats), "%.0f");
+      g_autofree char *q = fmt_stat (pair_ratio (r->score[PLAIN], r->score_dataset, repeats), "%.2f");
+      g_autofree char *u = fmt_stat (pair_ratio (r->score[META], r->score_dataset, repeats), "%.2f");
+
+      g_print ("   %-14s %22s %22s %22s\n", msr_arch_to_string (r->arch), a, q, u);
     }
   g_print ("\n");
 
@@ -682,7 +720,7 @@ main (int    argc,
 
   g_print ("4. memory, MiB: tensors = every tensor's values (float32; knowledge buffers included); +train state = "
            "with the\n   gradients and Adam moments msr_train allocated (its best-epoch snapshot not counted); "
-           "arena = graph of one\n   scoring batch of %d rows (msr_graph_get_arena_bytes, grows by doubling)\n",
+           "arena = graph of\n   msr_score's first batch of %d rows (msr_graph_get_arena_bytes, grows by doubling)\n",
            BATCH);
   g_print ("   %-14s %9s %9s | %11s %11s | %9s %9s\n", "backbone", "tensors", "+L", "+train st.", "+L", "arena",
            "+L");
@@ -709,27 +747,42 @@ main (int    argc,
              "   encoder's default (64) 256 bytes.\n",
              w.dim, (guint) (w.dim * sizeof (float)), (guint) (w.dim * sizeof (float)), kb, users,
              msr_dataset_get_n_scenarios (w.ds));
-    gsize n_batches, distinct = distinct_users_in_batches (w.ds, &n_batches);
+    g_autoptr(MsrModel) probe = new_model (archs[0], META, &w);
+    const gsize N = msr_dataset_get_n_rows (w.ds);
+    g_autofree guint32 *all = g_new (guint32, N);
+
+    for (gsize r = 0; r < N; r++)
+      all[r] = (guint32) r;
+    /* The rows in msr_score's batch order (every row: their indices). */
+    g_autofree guint32 *pos = msr_score_batch_order (probe, w.ds, all, N, MSR_SCORE_ORDER_AUTO);
+    gsize n_batches, grouped = distinct_users_in_batches (w.ds, pos, &n_batches);
+    const gsize consecutive = distinct_users_in_batches (w.ds, NULL, &n_batches);
 
     g_print ("   The extra arithmetic per row: the engine generates each layer (compression q = relu(P k + p0), then\n"
              "   W(q), b(q)) once per distinct key of a batch and applies it to that key's rows (method spec 4.4):\n"
              "   the scenario layers once per scenario, the user layer once per distinct user (users without a\n"
-             "   vector share one). Scoring here met %.0f distinct users per batch of %d rows (mean of %"
-             G_GSIZE_FORMAT " batches),\n"
-             "   a user layer generated for %.1f%% of the rows. msr_model_flops_per_sample (table 2; column\n"
-             "   \"extra\" below) counts the application per row plus the generation times the expected share of\n"
-             "   distinct keys in %d rows drawn at random. The user layers are not cached across batches; if they\n"
-             "   were (method spec 4.4, at inference), a row would pay only for applying the layers (arithmetic):\n",
-             (double) distinct / n_batches, BATCH, n_batches, 100.0 * distinct / msr_dataset_get_n_rows (w.ds), BATCH);
-    g_print ("   %-14s %4s %6s | %14s %16s %18s\n", "backbone", "H", "u-rank", "MAC/row plain", "extra",
-             "extra, if cached");
+             "   vector share one). msr_score batches an LLM4MSR model's rows grouped by user (then scenario):\n"
+             "   here a batch of %d rows met %.1f distinct users (mean of %" G_GSIZE_FORMAT " batches),\n"
+             "   %.0f with batches of consecutive rows as before; a user layer generated for %.2f%% of the rows\n"
+             "   (%.1f%% before), about once per user and pass (twice for a user whose rows straddle two batches):\n"
+             "   the cache at inference of method spec 4.4, without keeping layers across batches.\n"
+             "   msr_model_flops_per_sample (table 2; column \"extra\" below) counts the application per row plus\n"
+             "   the generation times the expected share of distinct keys in %d rows drawn at random, as in\n"
+             "   batches of consecutive rows: it overstates scoring by user. \"by user\": applying the layers plus\n"
+             "   generating the user layers at the share met here (the scenario layers' generation, 5 keys per\n"
+             "   batch, not counted); \"applying\": the layers' application alone (arithmetic):\n",
+             BATCH, (double) grouped / n_batches, n_batches, (double) consecutive / n_batches,
+             100.0 * grouped / N, 100.0 * consecutive / N, BATCH);
+    g_print ("   %-14s %4s %6s | %14s %16s %12s %12s\n", "backbone", "H", "u-rank", "MAC/row plain", "extra",
+             "by user", "applying");
     for (guint i = 0; i < n_archs; i++)
       {
         const Result *r = &res[i];
         g_autofree char *rank = r->user_rank ? g_strdup_printf ("%u", r->user_rank) : g_strdup ("full");
 
-        g_print ("   %-14s %4u %6s | %14.0f %16.0f %18.0f\n", msr_arch_to_string (r->arch), r->H, rank,
-                 r->macs[PLAIN], r->macs[META] - r->macs[PLAIN], r->applied_macs);
+        g_print ("   %-14s %4u %6s | %14.0f %16.0f %12.0f %12.0f\n", msr_arch_to_string (r->arch), r->H, rank,
+                 r->macs[PLAIN], r->macs[META] - r->macs[PLAIN],
+                 r->applied_macs + r->user_gen_macs * grouped / N, r->applied_macs);
       }
   }
 

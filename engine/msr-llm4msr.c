@@ -428,11 +428,13 @@ meta_layer_flops (const Meta *meta, const MetaLayer *l, guint k_dim, guint dq, d
 }
 
 /* msr_model_flops_per_sample's share: a row of a batch of FLOPS_BATCH
- * rows (msr_score's), whose keys are drawn at random from the model's
- * users (the user field's codes; pairs with the scenarios when G_u reads
- * k_s) and scenarios. Real batches, with some users far more frequent than
- * others, hold fewer distinct users, so this tends to overstate the
- * generation's share; rows that share a user in a batch share its layer. */
+ * rows whose keys are drawn at random from the model's users (the user
+ * field's codes; pairs with the scenarios when G_u reads k_s) and
+ * scenarios: a training batch. Real batches, with some users far more
+ * frequent than others, hold fewer distinct users; and msr_score orders
+ * an LLM4MSR model's rows by user, so its batches hold a few dozen users
+ * and scoring costs several times less than this count (bench-llm4msr
+ * measures both). */
 #define FLOPS_BATCH 4096.0
 
 static double

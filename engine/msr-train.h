@@ -77,7 +77,13 @@ MsrTrainResult *msr_train (MsrModel               *model,
 /* Scores (probabilities) of the rows whose split is in split_mask, in
  * dataset order; *rows_out (if not NULL) receives their row indices.
  * threads workers (0 = the number of processors) score batches of
- * batch_size rows in evaluation mode. */
+ * batch_size rows in evaluation mode. The batches are cut from the rows in
+ * the order msr_score_batch_order gives (MSR_SCORE_ORDER_AUTO): for an
+ * LLM4MSR model with a user level, grouped by user, so that a batch holds
+ * few distinct users and each user's generated layer is made about once
+ * per pass; otherwise in dataset order. Each score is written back to its
+ * row's place, and the batches are the same whatever the number of
+ * workers, so the scores do not depend on it. */
 double *msr_score (MsrModel          *model,
                    const MsrDataset  *ds,
                    guint              split_mask,
@@ -89,6 +95,43 @@ double *msr_score (MsrModel          *model,
                    gpointer           progress_data,
                    GCancellable      *cancellable,
                    GError           **error);
+
+/* How scoring orders rows before cutting them into batches. */
+typedef enum {
+  MSR_SCORE_ORDER_AUTO,     /* by user for LLM4MSR models with a user level, else dataset order */
+  MSR_SCORE_ORDER_DATASET,  /* dataset order: batches of consecutive rows (tests, benchmarks) */
+  MSR_SCORE_ORDER_USER,     /* stably by user code, then scenario (any model) */
+} MsrScoreOrder;
+
+/* msr_score with the batch order given (the results are in dataset order
+ * whatever it is; they differ between orders only by float rounding). */
+double *msr_score_ordered (MsrModel          *model,
+                           const MsrDataset  *ds,
+                           guint              split_mask,
+                           MsrScoreOrder      order,
+                           guint              threads,
+                           gsize              batch_size,
+                           gsize             *n_out,
+                           guint32          **rows_out,
+                           MsrProgressFunc    progress,
+                           gpointer           progress_data,
+                           GCancellable      *cancellable,
+                           GError           **error);
+
+/* The order in which scoring batches rows[0..n) (dataset rows): a
+ * permutation pos of 0..n-1, batch position j scoring rows[pos[j]]; NULL
+ * when it is the given order (MSR_SCORE_ORDER_DATASET; AUTO for a model
+ * without LLM4MSR or without its user level; fewer than two rows; a
+ * multi-hot user field or a user code out of the field's range).
+ * MSR_SCORE_ORDER_USER sorts stably by the row's user code, then its
+ * scenario (two counting sorts, linear time): a user's rows, and within
+ * them the (user, scenario) pairs a user layer that reads k_s is
+ * generated for, are contiguous. Free with g_free. */
+guint32 *msr_score_batch_order (MsrModel          *model,
+                                const MsrDataset  *ds,
+                                const guint32     *rows,
+                                gsize              n,
+                                MsrScoreOrder      order);
 
 /* Interpretable internals averaged per scenario over a split's rows: for
  * each kind the backbone has (MSR_INTERNAL_GATES: MMoE/PLE gate weights

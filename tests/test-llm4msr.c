@@ -6,6 +6,7 @@
 #include "config.h"
 #include "test-util.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -392,6 +393,188 @@ test_grouped_rows (void)
     }
 }
 
+static double
+logistic (double z)
+{
+  return z >= 0 ? 1 / (1 + exp (-z)) : exp (z) / (1 + exp (z));
+}
+
+/* Scores of rows[0..n) cut into batches of bs consecutive rows, in the
+ * order given: what msr_score computed before it grouped rows by user. */
+static double *
+score_in_given_order (MsrModel *model, const MsrDataset *ds, const guint32 *rows, gsize n, gsize bs)
+{
+  double *out = g_new (double, n);
+  g_autoptr(MsrBatch) batch = msr_batch_new (model);
+  g_autoptr(MsrGraph) g = msr_graph_new ();
+  msr_graph_set_training (g, FALSE);
+  for (gsize start = 0; start < n; start += bs)
+    {
+      const gsize m = MIN (bs, n - start);
+      msr_batch_fill (batch, ds, rows + start, m);
+      msr_graph_reset (g);
+      const msr_real *z = msr_node_value (msr_model_forward (model, g, batch, NULL));
+      for (gsize i = 0; i < m; i++)
+        out[start + i] = logistic (z[i]);
+    }
+  return out;
+}
+
+/* Distinct users per batch of bs rows, summed over the batches, of the
+ * rows taken in the order pos (NULL: as they are). */
+static gsize
+users_in_batches (const MsrDataset *ds, const guint32 *rows, const guint32 *pos, gsize n, gsize bs)
+{
+  const guint uf = msr_dataset_get_user_field (ds);
+  const gint32 *codes = msr_dataset_get_field_codes (ds, uf);
+  g_autofree gsize *seen = g_new0 (gsize, msr_dataset_get_field_cardinality (ds, uf));
+  gsize total = 0;
+  for (gsize j = 0; j < n; j++)
+    {
+      const gint32 c = codes[rows[pos ? pos[j] : j]];
+      if (seen[c] != j / bs + 1)
+        {
+          seen[c] = j / bs + 1;
+          total++;
+        }
+    }
+  return total;
+}
+
+/* msr_score batches an LLM4MSR model's rows by user (then scenario) and
+ * writes each score back to its row: its scores equal, row by row, those of
+ * the same rows scored one batch of consecutive rows at a time in dataset
+ * order, with 1 and 2 workers, for every row and for a split's scattered
+ * rows. The users' scores differ clearly (generators given weight, a
+ * quarter of the users without a vector), and the test checks that a score
+ * written to the row of the wrong batch position would fail it. Without
+ * the user level (no-user ablation) the batches stay consecutive rows and
+ * the scores are those of dataset order bit for bit. */
+static void
+test_score_order (void)
+{
+  g_autofree char *dir = planted_world ("score-order", 6000, 300);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsrProject) project = msr_project_open (dir, &error);
+  g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  const guint uf = msr_dataset_get_user_field (ds);
+  const gint32 *ucodes = msr_dataset_get_field_codes (ds, uf);
+  const guint16 *scen = msr_dataset_get_scenarios (ds);
+  const guint8 *splits = msr_dataset_get_splits (ds);
+  const gsize N = msr_dataset_get_n_rows (ds), BS = 512;
+  /* BLAS on one thread, as meson runs the tests: the workers then compute
+   * alike, bit for bit. (One worker with BLAS on several threads may round
+   * the per-row GEMVs of small groups otherwise, in dataset order too.) */
+  openblas_set_num_threads (1);
+
+  for (int variant = 0; variant < 3; variant++)
+    {
+      MsrModelConfig cfg;
+      msr_model_config_init (&cfg, MSR_ARCH_STAR);
+      cfg.llm4msr = TRUE;
+      cfg.meta_user_on_scenario = variant == 1;
+      cfg.meta_no_user = variant == 2;
+      g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, 11, &error);
+      g_assert_no_error (error);
+      MsrParams *ps = msr_model_get_params (model);
+      MsrRng rng;
+      msr_rng_init (&rng, 5);
+      for (guint i = 0; i < msr_params_get_n (ps); i++)
+        {
+          MsrParam *p = msr_params_get (ps, i);
+          if (g_str_has_prefix (p->name, "llm4msr.") && strstr (p->name, "gen_"))
+            msr_param_init_normal (p, 0.05, &rng);
+        }
+      MsrParam *known = msr_params_lookup (ps, "llm4msr.user_known");
+      MsrParam *uk = msr_params_lookup (ps, "llm4msr.user_knowledge");
+      g_assert_true ((known != NULL) == (variant != 2));
+      for (gsize c = 1; known && c < known->size; c += 4)
+        {
+          known->value[c] = 0;
+          memset (uk->value + c * uk->shape[1], 0, uk->shape[1] * sizeof (msr_real));
+        }
+
+      for (int which = 0; which < 2; which++)
+        {
+          const guint mask = which == 0 ? MSR_SPLIT_MASK_ALL : MSR_SPLIT_MASK (MSR_SPLIT_TEST);
+          g_autoptr(GArray) rows = g_array_new (FALSE, FALSE, sizeof (guint32));
+          for (guint32 r = 0; r < N; r++)
+            if (mask & MSR_SPLIT_MASK (splits[r]))
+              g_array_append_val (rows, r);
+          const guint32 *rv = (const guint32 *) rows->data;
+          const gsize n = rows->len;
+          g_assert_cmpuint (n, >, 2 * BS);
+          g_autofree double *ref = score_in_given_order (model, ds, rv, n, BS);
+
+          g_autofree guint32 *pos = msr_score_batch_order (model, ds, rv, n, MSR_SCORE_ORDER_AUTO);
+          if (variant == 2)
+            g_assert_null (pos);
+          else
+            {
+              /* A permutation, by user, then scenario, then row. */
+              g_assert_nonnull (pos);
+              g_autofree guint8 *hit = g_new0 (guint8, n);
+              for (gsize j = 0; j < n; j++)
+                {
+                  g_assert_cmpuint (pos[j], <, n);
+                  g_assert_false (hit[pos[j]]);
+                  hit[pos[j]] = 1;
+                  if (j == 0)
+                    continue;
+                  const guint32 a = rv[pos[j - 1]], b = rv[pos[j]];
+                  g_assert_true (ucodes[a] < ucodes[b] ||
+                                 (ucodes[a] == ucodes[b] && (scen[a] < scen[b] || (scen[a] == scen[b] && a < b))));
+                }
+              /* Few users per batch: each one's rows in at most two. */
+              const gsize before = users_in_batches (ds, rv, NULL, n, BS);
+              const gsize after = users_in_batches (ds, rv, pos, n, BS);
+              const gsize batches = (n + BS - 1) / BS;
+              g_autoptr(GHashTable) users = g_hash_table_new (NULL, NULL);
+              for (gsize i = 0; i < n; i++)
+                g_hash_table_add (users, GINT_TO_POINTER (ucodes[rv[i]]));
+              g_test_message ("%s rows: user layers over the %" G_GSIZE_FORMAT " batches (distinct users per "
+                              "batch, summed): %" G_GSIZE_FORMAT " in dataset order, %" G_GSIZE_FORMAT " by user",
+                              which ? "test" : "all", batches, before, after);
+              g_assert_cmpuint (after, <=, g_hash_table_size (users) + batches - 1);
+              g_assert_cmpuint (2 * after, <, before);
+              /* Not vacuous: the rows' scores differ, so a score put in
+               * another batch position's row would fail the check below. */
+              gsize differ = 0;
+              for (gsize j = 0; j < n; j++)
+                differ += fabs (ref[pos[j]] - ref[j]) > 1e-4;
+              g_assert_cmpuint (differ, >, n / 2);
+            }
+
+          g_autofree double *first = NULL;
+          for (guint threads = 1; threads <= 2; threads++)
+            {
+              gsize n2 = 0;
+              g_autofree guint32 *rows2 = NULL;
+              g_autofree double *s = msr_score (model, ds, mask, threads, BS, &n2, &rows2, NULL, NULL, NULL, &error);
+              g_assert_no_error (error);
+              g_assert_cmpuint (n2, ==, n);
+              g_assert_cmpmem (rows2, n * sizeof (guint32), rv, n * sizeof (guint32));
+              if (variant == 2)
+                g_assert_cmpmem (s, n * sizeof (double), ref, n * sizeof (double));
+              else
+                for (gsize i = 0; i < n; i++)
+                  g_assert_cmpfloat_with_epsilon (s[i], ref[i], 1e-6);
+              if (first == NULL)
+                first = g_steal_pointer (&s);
+              else
+                g_assert_cmpmem (s, n * sizeof (double), first, n * sizeof (double));
+            }
+          /* With the ordering off: the batches and scores of before. */
+          gsize n3 = 0;
+          g_autofree double *d = msr_score_ordered (model, ds, mask, MSR_SCORE_ORDER_DATASET, 2, BS, &n3, NULL,
+                                                    NULL, NULL, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpmem (d, n3 * sizeof (double), ref, n * sizeof (double));
+        }
+    }
+}
+
 /* Files keep the meta networks and their knowledge, and refuse a store
  * whose vectors changed. */
 static void
@@ -590,6 +773,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/llm4msr/planted-correlation", test_planted_correlation);
   g_test_add_func ("/llm4msr/meta-weights", test_meta_weights);
   g_test_add_func ("/llm4msr/grouped-rows", test_grouped_rows);
+  g_test_add_func ("/llm4msr/score-order", test_score_order);
   g_test_add_func ("/llm4msr/explain", test_explain);
   g_test_add_func ("/llm4msr/files-and-knowledge", test_files_and_knowledge);
   g_test_add_func ("/llm4msr/planted-beats-shuffled", test_planted_beats_shuffled);

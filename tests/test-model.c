@@ -10,6 +10,8 @@
 #include "msr-safetensors.h"
 #include "msr-train.h"
 
+#include <cblas.h>
+#undef I   /* complex.h's, from cblas.h: the fixtures name a constant I */
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -290,6 +292,74 @@ test_corrupt_files (void)
 }
 
 /* ---- scoring ------------------------------------------------------------------ */
+
+/* msr_score groups rows by user only for LLM4MSR models with a user
+ * level: every plain backbone keeps batches of consecutive rows, its scores
+ * bit for bit those of scoring with the ordering off and of scoring batch
+ * by batch by hand, with 1 and 2 workers. Forced into user order, a plain
+ * model's scores still come back to their rows. */
+static void
+test_score_order_plain (void)
+{
+  g_autoptr(MsrDataset) ds = synthetic (3000, 5, FALSE);
+  const gsize BS = 256;
+  /* BLAS on one thread, as meson runs the tests: several workers run it on
+   * one each, and a GEMM split across threads may round otherwise. */
+  openblas_set_num_threads (1);
+  for (guint a = 0; a < MSR_N_ARCHS; a++)
+    {
+      g_autoptr(MsrModel) m = small_model (a, ds, 6);
+      g_autoptr(GError) error = NULL;
+      gsize n = 0;
+      g_autofree guint32 *rows = NULL;
+      g_autofree double *s1 = msr_score (m, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), 1, BS, &n, &rows, NULL, NULL, NULL,
+                                         &error);
+      g_assert_no_error (error);
+      g_assert_null (msr_score_batch_order (m, ds, rows, n, MSR_SCORE_ORDER_AUTO));
+      g_assert_null (msr_score_batch_order (m, ds, rows, n, MSR_SCORE_ORDER_DATASET));
+
+      /* By hand: batches of consecutive rows, as msr_score always did. */
+      g_autofree double *ref = g_new (double, n);
+      g_autoptr(MsrBatch) batch = msr_batch_new (m);
+      g_autoptr(MsrGraph) g = msr_graph_new ();
+      msr_graph_set_training (g, FALSE);
+      for (gsize start = 0; start < n; start += BS)
+        {
+          const gsize k = MIN (BS, n - start);
+          msr_batch_fill (batch, ds, rows + start, k);
+          msr_graph_reset (g);
+          const msr_real *z = msr_node_value (msr_model_forward (m, g, batch, NULL));
+          for (gsize i = 0; i < k; i++)
+            ref[start + i] = z[i] >= 0 ? 1 / (1 + exp (-z[i])) : exp (z[i]) / (1 + exp (z[i]));
+        }
+      g_assert_cmpmem (s1, n * sizeof (double), ref, n * sizeof (double));
+      for (guint threads = 1; threads <= 2; threads++)
+        {
+          gsize n2 = 0, n3 = 0;
+          g_autofree double *s = msr_score (m, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), threads, BS, &n2, NULL, NULL,
+                                            NULL, NULL, &error);
+          g_autofree double *off = msr_score_ordered (m, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), MSR_SCORE_ORDER_DATASET,
+                                                      threads, BS, &n3, NULL, NULL, NULL, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpmem (s, n2 * sizeof (double), ref, n * sizeof (double));
+          g_assert_cmpmem (off, n3 * sizeof (double), ref, n * sizeof (double));
+        }
+
+      /* Forced by user: a permutation that groups users, scores in place. */
+      g_autofree guint32 *pos = msr_score_batch_order (m, ds, rows, n, MSR_SCORE_ORDER_USER);
+      g_assert_nonnull (pos);
+      const gint32 *uc = msr_dataset_get_field_codes (ds, msr_dataset_get_user_field (ds));
+      for (gsize j = 1; j < n; j++)
+        g_assert_cmpint (uc[rows[pos[j - 1]]], <=, uc[rows[pos[j]]]);
+      gsize n4 = 0;
+      g_autofree double *u = msr_score_ordered (m, ds, MSR_SPLIT_MASK (MSR_SPLIT_TEST), MSR_SCORE_ORDER_USER, 2, BS,
+                                                &n4, NULL, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (n4, ==, n);
+      for (gsize i = 0; i < n; i++)
+        g_assert_cmpfloat_with_epsilon (u[i], ref[i], 1e-6);
+    }
+}
 
 static void
 test_score_threads_and_raw_rows (void)
@@ -583,6 +653,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/save-load", test_save_load);
   g_test_add_func ("/model/corrupt-files", test_corrupt_files);
   g_test_add_func ("/model/score/threads-and-raw-rows", test_score_threads_and_raw_rows);
+  g_test_add_func ("/model/score/order-plain", test_score_order_plain);
   g_test_add_func ("/model/train/reproducible", test_reproducible);
   g_test_add_func ("/model/train/learns-and-stops-early", test_learns_and_stops_early);
   g_test_add_func ("/model/train/cancel", test_cancel);
