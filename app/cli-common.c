@@ -197,3 +197,17 @@ cli_json_add_metrics (JsonBuilder *b, const MsrMetrics *m, gboolean with_users, 
     }
   json_builder_end_object (b);
 }
+
+gboolean
+cli_use_knowledge (MsrProject *project, const char *store)
+{
+  if (store == NULL)
+    return TRUE;
+  if (!g_file_test (store, G_FILE_TEST_IS_REGULAR))
+    {
+      cli_fail_message ("%s: no such knowledge store", store);
+      return FALSE;
+    }
+  msr_project_set_knowledge_path (project, store);
+  return TRUE;
+}

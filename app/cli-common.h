@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 #include "msr-metrics.h"
 #include "msr-stats.h"
+#include "msr-project.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,8 @@ gboolean cli_parse (GOptionContext *context, int *argc, char ***argv,
 /* Prints "msrlens-cli: <message>" on stderr and returns CLI_EXIT_ERROR. */
 int      cli_fail (const GError *error);
 int      cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* --knowledge STORE: the project uses that store, which must exist. */
+gboolean cli_use_knowledge (MsrProject *project, const char *store);
 
 /* Progress on stderr: a rewritten line on a terminal, a line per stage
  * (and every 10%) otherwise. Pass a CliProgress as the user data. */

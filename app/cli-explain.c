@@ -228,7 +228,7 @@ check_user (MsrModel *model, const char *path, const char *user, GError **error)
 int
 cli_meta_weights (int argc, char **argv)
 {
-  g_autofree char *scenario = NULL, *user = NULL, *format = NULL, *out = NULL;
+  g_autofree char *scenario = NULL, *user = NULL, *format = NULL, *out = NULL, *knowledge = NULL;
   gboolean mean_user = FALSE;
   gint64 layer = 0;
   GOptionEntry entries[] = {
@@ -238,6 +238,7 @@ cli_meta_weights (int argc, char **argv)
     { "layer", 0, 0, G_OPTION_ARG_INT64, &layer, "which layer of the scenario branch, from 0 (default 0; the user level has only 0)", "N" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "csv (default) or json", "FORMAT" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "write here (default: standard output)", "FILE" },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR MODEL");
@@ -273,6 +274,8 @@ cli_meta_weights (int argc, char **argv)
   g_autoptr(MsrProject) project = msr_project_open (argv[1], &error);
   if (project == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   g_autoptr(MsrModel) model = msr_pipeline_load_model (project, path, &error);
   if (model == NULL)
     return cli_fail (error);
@@ -526,13 +529,14 @@ print_correlations_text (const MsrCorrelationReport *r, MsrProject *project, GPt
 int
 cli_correlations (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL;
+  g_autofree char *model_path = NULL, *knowledge = NULL;
   gboolean json = FALSE;
   gint64 permutations = MSR_EXPLAIN_PERMUTATIONS;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_path, "also the matrix this model learned (LLM4MSR, STAR, MMoE or PLE)", "MODEL" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
     { "permutations", 0, 0, G_OPTION_ARG_INT64, &permutations, "Mantel test permutations (default 9999; 0 = r without p)", "N" },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR");
@@ -557,6 +561,8 @@ cli_correlations (int argc, char **argv)
   g_autoptr(MsrProject) project = msr_project_open (argv[1], &error);
   if (project == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   CliProgress progress = { 0 };
   g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, json ? NULL : cli_progress, &progress, NULL, &error);
   cli_progress_done (&progress);
@@ -577,7 +583,7 @@ cli_correlations (int argc, char **argv)
         }
       label = msr_model_config_describe (msr_model_get_config (model), FALSE);
     }
-  g_autofree char *store = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *store = msr_project_get_knowledge_path (project);
   g_autoptr(MsrCorrelationReport) r = msr_explain_correlations (msr_project_get_dir (project), store, model, label, ds,
                                                                 (guint) permutations, NULL, &error);
   if (r == NULL)

@@ -30,7 +30,7 @@ open_project (const char *dir, MsrDataset **ds, char **store_path, GError **erro
   cli_progress_done (&progress);
   if (*ds == NULL)
     return NULL;
-  *store_path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  *store_path = msr_project_get_knowledge_path (project);
   return g_steal_pointer (&project);
 }
 

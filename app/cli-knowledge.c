@@ -28,7 +28,7 @@ open_project (const char *dir, MsrDataset **ds_out, char **store_path, GError **
       if (*ds_out == NULL)
         return NULL;
     }
-  *store_path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  *store_path = msr_project_get_knowledge_path (project);
   return g_steal_pointer (&project);
 }
 

@@ -109,7 +109,7 @@ parse_dims_option (const char *name, const char *text, MsrDims *dims, GError **e
 int
 cli_train (int argc, char **argv)
 {
-  g_autofree char *backbone = NULL, *out = NULL, *hidden = NULL, *tower = NULL, *aux = NULL;
+  g_autofree char *knowledge = NULL, *backbone = NULL, *out = NULL, *hidden = NULL, *tower = NULL, *aux = NULL;
   gint64 epochs = -1, batch_size = -1, seed = 42, threads = 1, patience = -1, embed_dim = -1;
   gint64 experts = -1, ple_levels = -1, ple_specific = -1, ple_shared = -1;
   double lr = -1, weight_decay = -1, dropout = -1;
@@ -140,6 +140,7 @@ cli_train (int argc, char **argv)
     { "no-batchnorm", 0, 0, G_OPTION_ARG_NONE, &no_bn, "no BatchNorm in the MLPs", NULL },
     { "embed-scenario", 0, 0, G_OPTION_ARG_NONE, &embed_scenario, "also embed the scenario id as an input field", NULL },
     { "llm4msr", 0, 0, G_OPTION_ARG_NONE, &llm4msr, "add LLM4MSR's meta networks, fed by the project's knowledge store", NULL },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "LLM4MSR: this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { "encoder", 0, 0, G_OPTION_ARG_STRING, &encoder, "with --llm4msr: whose knowledge vectors (default: the encoder with the most)", "NAME" },
     { "ablation", 0, 0, G_OPTION_ARG_STRING, &ablation, "with --llm4msr: no-user, no-scenario, shuffled or id-only", "NAME" },
     { "meta-dq", 0, 0, G_OPTION_ARG_INT64, &meta_dq, "with --llm4msr: compression width d_q (default 64)", "N" },
@@ -246,6 +247,8 @@ cli_train (int argc, char **argv)
   g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, quiet, &error);
   if (ds == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   g_autoptr(MsrModel) model = msr_pipeline_new_model (project, ds, &cfg, opts.seed, &error);
   if (model == NULL)
     return cli_fail (error);
@@ -462,12 +465,13 @@ write_predictions (const char *path, const MsrDataset *ds, const guint32 *rows, 
 int
 cli_score (int argc, char **argv)
 {
-  g_autofree char *split = NULL, *out = NULL;
+  g_autofree char *knowledge = NULL, *split = NULL, *out = NULL;
   gboolean from_stdin = FALSE;
   gint64 threads = 0, batch_size = 4096;
   GOptionEntry entries[] = {
     { "split", 0, 0, G_OPTION_ARG_STRING, &split, "train, valid or test (default test)", "SPLIT" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "write PRED.tsv here (default: standard output)", "FILE" },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "LLM4MSR: this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { "stdin", 0, 0, G_OPTION_ARG_NONE, &from_stdin, "a streaming filter: score raw rows read from standard input", NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT64, &threads, "scoring threads (default: all processors)", "N" },
     { "batch-size", 0, 0, G_OPTION_ARG_INT64, &batch_size, "rows per batch (default 4096)", "N" },
@@ -514,6 +518,8 @@ cli_score (int argc, char **argv)
   g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, TRUE, &error);
   if (ds == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   g_autoptr(MsrModel) model = msr_pipeline_load_model (project, argv[2], &error);
   if (model == NULL)
     return cli_fail (error);
@@ -574,7 +580,7 @@ int
 cli_eval (int argc, char **argv)
 {
   gboolean json = FALSE, no_record = FALSE, no_predictions = FALSE;
-  g_autofree char *split = NULL, *name = NULL;
+  g_autofree char *knowledge = NULL, *split = NULL, *name = NULL;
   gint64 replicates = 1000, seed = 42, threads = 0;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object", NULL },
@@ -585,6 +591,7 @@ cli_eval (int argc, char **argv)
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "a label for the run in the results store", "TEXT" },
     { "no-record", 0, 0, G_OPTION_ARG_NONE, &no_record, "do not record the run in the results store", NULL },
     { "no-predictions", 0, 0, G_OPTION_ARG_NONE, &no_predictions, "record metrics but not per-row scores", NULL },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "LLM4MSR: this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("DIR MODEL");
@@ -611,6 +618,8 @@ cli_eval (int argc, char **argv)
   g_autoptr(MsrDataset) ds = load_project_dataset (argv[1], &project, json, &error);
   if (ds == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   g_autoptr(MsrModel) model = popularity ? NULL : msr_pipeline_load_model (project, argv[2], &error);
   if (!popularity && model == NULL)
     return cli_fail (error);

@@ -95,7 +95,7 @@ json_values (JsonBuilder *b, const char *key, const double *mean, const double *
 int
 cli_study (int argc, char **argv)
 {
-  g_autofree char *seeds_text = NULL, *backbones = NULL, *variants = NULL, *encoder = NULL;
+  g_autofree char *seeds_text = NULL, *backbones = NULL, *variants = NULL, *encoder = NULL, *knowledge = NULL;
   gint64 epochs = -1, threads = 1, replicates = 1000;
   gboolean summary_only = FALSE, markdown = FALSE, json = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
@@ -103,6 +103,7 @@ cli_study (int argc, char **argv)
     { "backbones", 0, 0, G_OPTION_ARG_STRING, &backbones, "comma-separated backbones (default all)", "A,B" },
     { "variants", 0, 0, G_OPTION_ARG_STRING, &variants,
       "plain, llm4msr, no-user, no-scenario, shuffled, id-only (default all)", "A,B" },
+    { "knowledge", 0, 0, G_OPTION_ARG_FILENAME, &knowledge, "this knowledge store instead of the project's knowledge.sqlite", "STORE" },
     { "encoder", 0, 0, G_OPTION_ARG_STRING, &encoder, "the knowledge vectors (default: the store's)", "NAME" },
     { "epochs", 0, 0, G_OPTION_ARG_INT64, &epochs, "at most N epochs (default 20, early stopping)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT64, &threads, "BLAS threads (default 1: bit-reproducible)", "N" },
@@ -181,6 +182,8 @@ cli_study (int argc, char **argv)
   g_autoptr(MsrProject) project = msr_project_open (argv[1], &error);
   if (project == NULL)
     return cli_fail (error);
+  if (!cli_use_knowledge (project, knowledge))
+    return CLI_EXIT_ERROR;
   if (!summary_only)
     {
       CliProgress load = { 0 };

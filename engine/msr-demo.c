@@ -142,7 +142,7 @@ demo_variant (guint i)
 static gboolean
 has_knowledge_vectors (MsrProject *project)
 {
-  g_autofree char *path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *path = msr_project_get_knowledge_path (project);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return FALSE;
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (path, MSR_KNOWLEDGE_READ_ONLY, NULL);
@@ -196,7 +196,7 @@ add_movielens_knowledge (const char *dir, const char *knowledge_dir, char **note
   g_autoptr(MsrDataset) ds = msr_project_load_dataset (project, NULL, NULL, cancellable, error);
   if (ds == NULL)
     return FALSE;
-  g_autofree char *store_path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *store_path = msr_project_get_knowledge_path (project);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, error);
   if (k == NULL)
     return FALSE;

@@ -270,7 +270,7 @@ knowledge_vectors (MsrKnowledge *k, MsrKnowledgeLevel level, const char *encoder
 static MsrKnowledge *
 open_knowledge (MsrProject *project, gboolean must_exist, GError **error)
 {
-  g_autofree char *path = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *path = msr_project_get_knowledge_path (project);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       if (must_exist)

@@ -1,6 +1,7 @@
 /* msr-project.c: the project description file (GKeyFile). */
 #include "config.h"
 #include "msr-project.h"
+#include "msr-knowledge.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -18,6 +19,7 @@ struct _MsrProject {
   MsrMovielensScenarios framing;
   MsrCsvSchema          schema;
   MsrSplitOptions       split;
+  char                 *knowledge_path; /* another store than the folder's, or NULL */
 };
 
 void
@@ -30,6 +32,7 @@ msr_project_free (MsrProject *p)
   g_free (p->name);
   g_free (p->data_path);
   g_free (p->test_path);
+  g_free (p->knowledge_path);
   msr_csv_schema_clear (&p->schema);
   g_free (p);
 }
@@ -388,6 +391,19 @@ char *
 msr_project_get_path (const MsrProject *p, const char *name)
 {
   return g_build_filename (p->dir, name, NULL);
+}
+
+char *
+msr_project_get_knowledge_path (const MsrProject *p)
+{
+  return p->knowledge_path ? g_strdup (p->knowledge_path) : msr_project_get_path (p, MSR_KNOWLEDGE_FILE);
+}
+
+void
+msr_project_set_knowledge_path (MsrProject *p, const char *path)
+{
+  g_free (p->knowledge_path);
+  p->knowledge_path = path ? g_canonicalize_filename (path, NULL) : NULL;
 }
 
 static char *

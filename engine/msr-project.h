@@ -63,6 +63,11 @@ char         *msr_project_describe_dataset   (const MsrProject *project);
 const MsrSplitOptions *msr_project_get_split (const MsrProject *project);
 /* Absolute path of a file inside the project folder. */
 char         *msr_project_get_path           (const MsrProject *project, const char *name);
+/* The knowledge store LLM4MSR models are trained and checked against: the
+ * project's knowledge.sqlite, unless another store was set (for this
+ * session only: the project description does not change). */
+char         *msr_project_get_knowledge_path (const MsrProject *project);
+void          msr_project_set_knowledge_path (MsrProject *project, const char *path);
 
 /* Loads and splits the dataset the project describes. */
 MsrDataset   *msr_project_load_dataset       (MsrProject      *project,

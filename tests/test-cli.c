@@ -1122,6 +1122,71 @@ test_explain_correlations (void)
   msr_test_rm_rf (tmp);
 }
 
+/* --knowledge STORE: a store kept outside the project trains, scores and
+ * explains LLM4MSR models, and a model is checked against the store it is
+ * given, not merely against the project's. */
+static void
+test_knowledge_store_option (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("msr-cli-XXXXXX", NULL);
+  g_autofree char *proj = g_build_filename (tmp, "world", NULL);
+  g_auto(Run) init = { 0 };
+  run_cli (&init, "project", "init", proj, "--simulated", "--sim-users", "150", "--sim-rows", "5000",
+           "--planted-knowledge", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  g_autofree char *inside = g_build_filename (proj, "knowledge.sqlite", NULL);
+  g_autofree char *outside = g_build_filename (tmp, "elsewhere.sqlite", NULL);
+  g_assert_cmpint (g_rename (inside, outside), ==, 0);
+  g_autofree char *model = g_build_filename (tmp, "star-llm4msr.safetensors", NULL);
+
+  /* Without the option the project has no store: LLM4MSR cannot train. */
+  g_auto(Run) none = { 0 };
+  run_cli (&none, "train", proj, "--backbone", "star", "--llm4msr", "--epochs", "1", "--out", model, "-q", NULL);
+  g_assert_cmpint (none.status, ==, 1);
+  g_assert_nonnull (strstr (none.err, "no knowledge store"));
+  g_assert_false (g_file_test (model, G_FILE_TEST_EXISTS));
+
+  g_autofree char *missing = g_build_filename (tmp, "nothing.sqlite", NULL);
+  g_auto(Run) bad = { 0 };
+  run_cli (&bad, "train", proj, "--backbone", "star", "--llm4msr", "--knowledge", missing, "--out", model, NULL);
+  g_assert_cmpint (bad.status, ==, 1);
+  g_assert_nonnull (strstr (bad.err, "nothing.sqlite: no such knowledge store"));
+
+  g_auto(Run) tr = { 0 };
+  run_cli (&tr, "train", proj, "--backbone", "star", "--llm4msr", "--knowledge", outside, "--epochs", "1",
+           "--out", model, "-q", NULL);
+  g_assert_cmpint (tr.status, ==, 0);
+
+  g_auto(Run) ev = { 0 };
+  run_cli (&ev, "eval", proj, model, "--knowledge", outside, "--replicates", "0", "--json", NULL);
+  g_assert_cmpint (ev.status, ==, 0);
+  g_auto(Run) mw = { 0 };
+  run_cli (&mw, "meta-weights", proj, model, "--knowledge", outside, "--scenario", "Books", NULL);
+  g_assert_cmpint (mw.status, ==, 0);
+  g_assert_true (g_str_has_prefix (mw.out, "row,bias,w0,"));
+  g_auto(Run) co = { 0 };
+  run_cli (&co, "correlations", proj, "--knowledge", outside, "--json", "--permutations", "0", NULL);
+  g_assert_cmpint (co.status, ==, 0);
+  g_assert_nonnull (strstr (co.out, "\"llm:planted\""));
+
+  /* Another world's knowledge (other seed: other planted vectors) is not
+   * the store the model was trained with: refused, naming both. */
+  g_autofree char *other = g_build_filename (tmp, "other", NULL);
+  g_auto(Run) init2 = { 0 };
+  run_cli (&init2, "project", "init", other, "--simulated", "--sim-users", "150", "--sim-rows", "5000",
+           "--seed", "99", "--planted-knowledge", NULL);
+  g_assert_cmpint (init2.status, ==, 0);
+  g_autofree char *other_store = g_build_filename (other, "knowledge.sqlite", NULL);
+  g_auto(Run) wrong = { 0 };
+  run_cli (&wrong, "score", proj, model, "--knowledge", other_store, NULL);
+  g_assert_cmpint (wrong.status, ==, 1);
+  g_assert_nonnull (strstr (wrong.err, model));
+  g_assert_nonnull (strstr (wrong.err, "other/knowledge.sqlite"));
+  g_assert_cmpstr (wrong.out, ==, "");
+
+  msr_test_rm_rf (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1140,5 +1205,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/model/verbs", test_model_verbs);
   g_test_add_func ("/cli/explain/meta-weights", test_explain_meta_weights);
   g_test_add_func ("/cli/explain/correlations", test_explain_correlations);
+  g_test_add_func ("/cli/knowledge-store-option", test_knowledge_store_option);
   return g_test_run ();
 }

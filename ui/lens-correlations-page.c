@@ -85,7 +85,7 @@ compute_thread (LensJob *job, gpointer data, GCancellable *cancellable, GError *
         return NULL;
     }
   lens_job_report (job, -1, "Comparing the matrices");
-  g_autofree char *store = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *store = msr_project_get_knowledge_path (project);
   return msr_explain_correlations (msr_project_get_dir (project), store, model, in->model_label,
                                    lens_session_get_dataset (in->session), MSR_EXPLAIN_PERMUTATIONS,
                                    cancellable, error);

@@ -134,7 +134,7 @@ user_thread (LensJob *job, gpointer data, GCancellable *cancellable, GError **er
   o->nearest = g_ptr_array_new_with_free_func (g_free);
 
   /* What the store knows: the text, and the nearest users by vector. */
-  g_autofree char *store = msr_project_get_path (project, MSR_KNOWLEDGE_FILE);
+  g_autofree char *store = msr_project_get_knowledge_path (project);
   if (g_file_test (store, G_FILE_TEST_EXISTS))
     {
       g_autoptr(GError) local = NULL;
