@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench-util.h"
 #include "msr-graph.h"
 #include "msr-model.h"
 #include "msr-project.h"
@@ -90,35 +91,6 @@ stat_of (const double *v,
   r.lo = s[0];
   r.hi = s[n - 1];
   return r;
-}
-
-static double
-now_seconds (void)
-{
-  return g_get_monotonic_time () / 1e6;
-}
-
-static char *
-load_average (void)
-{
-  g_autofree char *text = NULL;
-  g_auto(GStrv) parts = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
-    return g_strdup ("unknown");
-  parts = g_strsplit (g_strstrip (text), " ", 4);
-  if (g_strv_length (parts) < 3)
-    return g_strdup ("unknown");
-  return g_strdup_printf ("%s %s %s", parts[0], parts[1], parts[2]);
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage u;
-
-  getrusage (RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
 }
 
 static char *
@@ -195,7 +167,7 @@ world_make (World *w,
             guint   dim)
 {
   g_autoptr(GError) error = NULL;
-  const double t0 = now_seconds ();
+  const double t0 = bench_now_seconds ();
   guint S;
 
   msr_sim_options_init (&w->opts);
@@ -252,7 +224,7 @@ world_make (World *w,
     .user_source = "bench-llm4msr",
     .scenario_source = "bench-llm4msr",
   };
-  g_print ("   simulated in %.1f s\n", now_seconds () - t0);
+  g_print ("   simulated in %.1f s\n", bench_now_seconds () - t0);
 }
 
 static void
@@ -361,9 +333,9 @@ time_train (MsrArch      arch,
   opts.epochs = 1;
   opts.batch_size = BATCH;
   opts.threads = threads;
-  t0 = now_seconds ();
+  t0 = bench_now_seconds ();
   tr = msr_train (model, w->ds, &opts, NULL, NULL, NULL, &error);
-  t = now_seconds () - t0;
+  t = bench_now_seconds () - t0;
   if (tr == NULL)
     die ("training", error);
   res->train_rows = tr->train_rows;
@@ -388,10 +360,10 @@ time_score (MsrModel      *model,
   double t0, t;
 
   openblas_set_num_threads (1);
-  t0 = now_seconds ();
+  t0 = bench_now_seconds ();
   scores = msr_score_ordered (model, w->ds, MSR_SPLIT_MASK_ALL, order, threads, BATCH, &n, NULL, NULL, NULL, NULL,
                               &error);
-  t = now_seconds () - t0;
+  t = bench_now_seconds () - t0;
   if (scores == NULL)
     die ("scoring", error);
   res->scored_rows = n;
@@ -561,9 +533,9 @@ main (int    argc,
   guint n_archs = 0, threads, repeats, users;
   Result *res;
   World w = { 0 };
-  const double t_start = now_seconds ();
+  const double t_start = bench_now_seconds ();
   const char *env_threads = g_getenv ("OPENBLAS_NUM_THREADS"), *env_core = g_getenv ("OPENBLAS_CORETYPE");
-  g_autofree char *load_start = load_average (), *load_end = NULL;
+  g_autofree char *load_start = bench_load_average (), *load_end = NULL;
   gsize kn_bytes;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -641,11 +613,11 @@ main (int    argc,
 
   for (guint i = 0; i < n_archs; i++)
     {
-      const double t0 = now_seconds ();
+      const double t0 = bench_now_seconds ();
 
       res[i].arch = archs[i];
       measure (&res[i], &w, threads, repeats);
-      g_print ("   %s measured in %.1f s\n", msr_arch_to_string (archs[i]), now_seconds () - t0);
+      g_print ("   %s measured in %.1f s\n", msr_arch_to_string (archs[i]), bench_now_seconds () - t0);
     }
   g_print ("\n");
 
@@ -788,8 +760,8 @@ main (int    argc,
 
   world_clear (&w);
   g_free (res);
-  load_end = load_average ();
-  g_print ("\ntotal %.0f s wall, %.0f s CPU; load average at end: %s\n", now_seconds () - t_start, cpu_seconds (),
+  load_end = bench_load_average ();
+  g_print ("\ntotal %.0f s wall, %.0f s CPU; load average at end: %s\n", bench_now_seconds () - t_start, bench_cpu_seconds (),
            load_end);
   return 0;
 }

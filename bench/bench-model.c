@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 
 #include "msr-dataset-private.h"
+#include "bench-util.h"
 #include "msr-graph.h"
 #include "msr-model.h"
 #include "msr-rng.h"
@@ -66,37 +67,6 @@ median (double *v,
 {
   qsort (v, n, sizeof (double), cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double
-now_seconds (void)
-{
-  return g_get_monotonic_time () / 1e6;
-}
-
-/* The first three fields of /proc/loadavg: other work on the machine skews
- * the 2-thread figures, so the output says how busy it was. */
-static char *
-load_average (void)
-{
-  g_autofree char *text = NULL;
-  g_auto(GStrv) parts = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
-    return g_strdup ("unknown");
-  parts = g_strsplit (g_strstrip (text), " ", 4);
-  if (g_strv_length (parts) < 3)
-    return g_strdup ("unknown");
-  return g_strdup_printf ("%s %s %s", parts[0], parts[1], parts[2]);
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage u;
-
-  getrusage (RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
 }
 
 static char *
@@ -163,20 +133,20 @@ sgemm_gflops (const GemmShape *s,
   fill_uniform (b, nb, &rng);
   /* Warm-up: thread start, page faults, and an idle second processor,
    * which on these virtual machines runs slowly for a moment. */
-  t0 = now_seconds ();
+  t0 = bench_now_seconds ();
   do
     run_gemm (s, a, b, c);
-  while (now_seconds () - t0 < min_seconds * 2);
-  t0 = now_seconds ();
+  while (bench_now_seconds () - t0 < min_seconds * 2);
+  t0 = bench_now_seconds ();
   run_gemm (s, a, b, c);
-  t1 = now_seconds ();
+  t1 = bench_now_seconds ();
   reps = (guint) CLAMP (ceil (min_seconds / MAX (t1 - t0, 1e-6)), 1, 100000);
   for (int r = 0; r < SGEMM_RUNS; r++)
     {
-      t0 = now_seconds ();
+      t0 = bench_now_seconds ();
       for (guint i = 0; i < reps; i++)
         run_gemm (s, a, b, c);
-      t1 = now_seconds ();
+      t1 = bench_now_seconds ();
       samples[r] = 2.0 * s->m * s->n * s->k * reps / (t1 - t0) / 1e9;
     }
   g_free (a);
@@ -337,10 +307,10 @@ time_score (MsrModel         *model,
       double t0;
 
       openblas_set_num_threads (blas_threads);
-      t0 = now_seconds ();
+      t0 = bench_now_seconds ();
       scores = msr_score (model, ds, MSR_SPLIT_MASK_ALL, workers, BATCH, &n, NULL, NULL, NULL, NULL,
                           &error);
-      t[r] = n / (now_seconds () - t0);
+      t[r] = n / (bench_now_seconds () - t0);
       if (scores == NULL)
         {
           g_printerr ("bench-model: scoring: %s\n", error->message);
@@ -374,14 +344,14 @@ time_train (MsrArch           arch,
       opts.epochs = epochs;
       opts.batch_size = BATCH;
       opts.threads = threads;
-      t0 = now_seconds ();
+      t0 = bench_now_seconds ();
       res = msr_train (model, ds, &opts, NULL, NULL, NULL, &error);
       if (res == NULL)
         {
           g_printerr ("bench-model: training %s: %s\n", msr_arch_to_string (arch), error->message);
           exit (1);
         }
-      t[r] = (double) epochs * res->train_rows / (now_seconds () - t0);
+      t[r] = (double) epochs * res->train_rows / (bench_now_seconds () - t0);
       if (trained && r + 1 == runs)
         *trained = g_steal_pointer (&model);
     }
@@ -416,7 +386,7 @@ time_fwdbwd (MsrArch           arch,
       for (gsize start = 0; start < n; start += BATCH)
         {
           const gsize m = MIN (BATCH, n - start);
-          const double t0 = now_seconds ();
+          const double t0 = bench_now_seconds ();
           MsrNode *z, *loss;
 
           msr_batch_fill (batch, ds, rows + start, m);
@@ -424,7 +394,7 @@ time_fwdbwd (MsrArch           arch,
           z = msr_model_forward (model, g, batch, NULL);
           loss = msr_g_bce_logits (g, z, msr_batch_get_labels (batch), (double) m);
           msr_graph_backward (g, loss);
-          spent += now_seconds () - t0;
+          spent += bench_now_seconds () - t0;
           msr_params_zero_grad (msr_model_get_params (model));
         }
       t[r] = n / spent;
@@ -477,13 +447,13 @@ main (int    argc,
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- model throughput against an sgemm peak");
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
-  double gemm_before[N_SHAPES][2], gemm_after[N_SHAPES][2], peak[2], t_start = now_seconds ();
+  double gemm_before[N_SHAPES][2], gemm_after[N_SHAPES][2], peak[2], t_start = bench_now_seconds ();
   ArchResult res[MSR_N_ARCHS];
   gsize n_rows, n_train;
   guint n_runs, scoring_epochs;
   const char *env_threads = g_getenv ("OPENBLAS_NUM_THREADS"), *env_core = g_getenv ("OPENBLAS_CORETYPE");
   const char *env_l2 = g_getenv ("OPENBLAS_L2_SIZE");
-  g_autofree char *load_start = load_average (), *load_end = NULL;
+  g_autofree char *load_start = bench_load_average (), *load_end = NULL;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -520,7 +490,7 @@ main (int    argc,
 
   /* 2. data */
   {
-    const double t0 = now_seconds ();
+    const double t0 = bench_now_seconds ();
     g_autofree char *mem = NULL;
 
     ds = make_dataset (n_rows, &error);
@@ -531,7 +501,7 @@ main (int    argc,
       }
     mem = human_bytes (msr_dataset_get_memory_bytes (ds));
     g_print ("data: %" G_GSIZE_FORMAT " synthetic rows (99%% train, 1%% valid), 5 scenarios, "
-             "8 fields, %s, built in %.2f s\n", n_rows, mem, now_seconds () - t0);
+             "8 fields, %s, built in %.2f s\n", n_rows, mem, bench_now_seconds () - t0);
     g_print ("   models: default configurations, embed_dim 16 (input width 128)\n");
   }
 
@@ -539,7 +509,7 @@ main (int    argc,
     {
       ArchResult *r = &res[a];
       g_autoptr(MsrModel) model = NULL;
-      const double t0 = now_seconds ();
+      const double t0 = bench_now_seconds ();
 
       r->arch = (MsrArch) a;
       r->train_1 = time_train (r->arch, ds, 1, scoring_epochs, n_runs, &model);
@@ -554,7 +524,7 @@ main (int    argc,
       r->score_2 = time_score (model, ds, 2, 1, n_runs);
       r->fwdbwd_1 = time_fwdbwd (r->arch, ds, n_runs);
       measure_arena (r->arch, ds, &r->arena_eval, &r->arena_train);
-      g_print ("   %s measured in %.1f s\n", msr_arch_to_string (r->arch), now_seconds () - t0);
+      g_print ("   %s measured in %.1f s\n", msr_arch_to_string (r->arch), bench_now_seconds () - t0);
     }
   for (guint i = 0; i < N_SHAPES; i++)
     for (int t = 0; t < 2; t++)
@@ -629,8 +599,8 @@ main (int    argc,
 
       g_print ("   %-14s %14s %22s\n", msr_arch_to_string (r->arch), e, t);
     }
-  load_end = load_average ();
-  g_print ("\ntotal %.0f s wall, %.0f s CPU; load average at end: %s\n", now_seconds () - t_start, cpu_seconds (),
+  load_end = bench_load_average ();
+  g_print ("\ntotal %.0f s wall, %.0f s CPU; load average at end: %s\n", bench_now_seconds () - t_start, bench_cpu_seconds (),
            load_end);
   return 0;
 }

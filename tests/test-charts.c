@@ -1301,12 +1301,6 @@ on_invalidated (GdkPaintable *paintable,
   *flag = TRUE;
 }
 
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 /* The view as the screen shows it: the widget paintable holds the
  * widget's next frame, rendered by the window's renderer. */
 static GdkTexture *
@@ -1322,7 +1316,7 @@ render_widget (GtkWidget *widget)
   GtkSnapshot *snapshot;
 
   gtk_widget_queue_draw (widget);
-  g_assert_true (iterate_until (flag_set, &invalidated));
+  g_assert_true (iterate_until (msr_test_flag_set, &invalidated));
   g_signal_handler_disconnect (paintable, handler);
   snapshot = gtk_snapshot_new ();
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <gtk/gtk.h>
 #include <math.h>
 
 /* Without a display GTK cannot start: skip on a developer's machine, fail
@@ -68,8 +69,27 @@ msr_test_iterate_until (Condition cond, gpointer data, guint seconds)
 static inline void
 msr_test_iterate_a_little (void)
 {
-  for (int i = 0; i < 20; i++)
+  for (int i = 0; i < 50; i++)
     g_main_context_iteration (NULL, FALSE);
+}
+
+/* A Condition: the gboolean data points at is set. */
+static inline gboolean
+msr_test_flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* A page alone in a 1280 × 800 window, shown. */
+static inline GtkWidget *
+msr_test_show_in_window (GtkWidget *page)
+{
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  msr_test_iterate_a_little ();
+  return window;
 }
 
 /* ---- CSV, as charts and tables export it (RFC 4180) ------------------------ */

@@ -41,19 +41,6 @@ iterate_until (Condition cond, gpointer data)
   return msr_test_iterate_until (cond, data, 120);
 }
 
-static void
-iterate_a_little (void)
-{
-  for (int i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 static GtkWidget *
 show_in_window (GtkWidget *page)
 {
@@ -61,7 +48,7 @@ show_in_window (GtkWidget *page)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_set_child (GTK_WINDOW (window), page);
   gtk_window_present (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   return window;
 }
 
@@ -452,10 +439,10 @@ build_fixture (void)
   g_assert_no_error (error);
   gboolean loaded = FALSE, refreshed = FALSE;
   lens_session_load_async (session, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (flag_set, &loaded));
+  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
   gulong h = g_signal_connect (session, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
   lens_session_refresh_runs (session);
-  g_assert_true (iterate_until (flag_set, &refreshed));
+  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
   g_signal_handler_disconnect (session, h);
 }
 
@@ -559,7 +546,7 @@ test_backbones_values (void)
   g_assert_cmpuint (lens_table_get_n_rows (table), ==, R * C);
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 static void
@@ -648,7 +635,7 @@ test_backbones_significance (void)
   g_assert_true (lens_chart_view_get_chart (view) == chart);
   const guint r_star = 3;   /* star, seed 2 */
   lens_chart_view_set_selected (view, (int) (r_star * C + 0));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   const char *readout = lens_backbones_page_get_readout (bp);
   g_assert_nonnull (readout);
   g_autofree char *auc_text = g_strdup_printf ("%.4f", stored_auc (results, run_star[1], rows.names[0]));
@@ -663,7 +650,7 @@ test_backbones_significance (void)
   g_assert_nonnull (strstr (note, named));
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* ---- Seesaw --------------------------------------------------------------------- */
@@ -1004,7 +991,7 @@ test_seesaw_matches_cli (void)
   check_scenario (&sw->overall, json_object_get_object_member (root2, "overall"), TRUE);
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* A pair asked for before the page has a session is applied when it gets one. */
@@ -1023,7 +1010,7 @@ test_seesaw_pending_pair (void)
   g_assert_cmpuint (lens_seesaw_page_get_seesaw (sp)->n_scenarios, ==, rows.n_scenarios);
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* The pages get the session before its dataset is loaded (the window may
@@ -1055,7 +1042,7 @@ test_late_dataset (void)
   gboolean refreshed = FALSE, loaded = FALSE;
   gulong h = g_signal_connect (late, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
   lens_session_refresh_runs (late);
-  g_assert_true (iterate_until (flag_set, &refreshed));
+  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
   g_signal_handler_disconnect (late, h);
   guint n_sel;
   const gint64 *sel = backbones_selection (&n_sel);
@@ -1079,7 +1066,7 @@ test_late_dataset (void)
 
   lens_backbones_page_set_baseline (st.bp, run_pop);
   lens_session_load_async (late, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (flag_set, &loaded));
+  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
   g_assert_true (iterate_until (late_done, &st));
   g_assert_null (lens_seesaw_page_get_error (st.sp));
   for (guint s = 0; s < rows.n_scenarios; s++)
@@ -1087,7 +1074,7 @@ test_late_dataset (void)
 
   gtk_window_destroy (GTK_WINDOW (bwindow));
   gtk_window_destroy (GTK_WINDOW (swindow));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* ---- export ---------------------------------------------------------------------- */
@@ -1174,7 +1161,7 @@ test_export (void)
 
   gtk_window_destroy (GTK_WINDOW (bwindow));
   gtk_window_destroy (GTK_WINDOW (swindow));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* ---- main ------------------------------------------------------------------------- */

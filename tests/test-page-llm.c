@@ -43,19 +43,6 @@ iterate_until (Condition cond, gpointer data)
   return msr_test_iterate_until (cond, data, 120);
 }
 
-static void
-iterate_a_little (void)
-{
-  for (int i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 static GtkWidget *
 show_in_window (GtkWidget *page)
 {
@@ -63,7 +50,7 @@ show_in_window (GtkWidget *page)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_set_child (GTK_WINDOW (window), page);
   gtk_window_present (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   return window;
 }
 
@@ -71,7 +58,7 @@ static void
 close_window (GtkWidget *window)
 {
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 static void
@@ -215,10 +202,10 @@ open_session (void)
   g_assert_no_error (error);
   gboolean loaded = FALSE, refreshed = FALSE;
   lens_session_load_async (s, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (flag_set, &loaded));
+  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
   gulong h = g_signal_connect (s, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
   lens_session_refresh_runs (s);
-  g_assert_true (iterate_until (flag_set, &refreshed));
+  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
   g_signal_handler_disconnect (s, h);
   return s;
 }
@@ -448,7 +435,7 @@ test_correlations (void)
   const int hit = lens_chart_hit (clicked, rect[0] + rect[2] / 2, rect[1] + rect[3] / 2);
   g_assert_cmpint (hit, ==, (int) (a * S + b));
   lens_chart_view_set_selected (view, hit);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_assert_true (lens_page_get_chart (LENS_PAGE (page)) == clicked);
   const char *pair = lens_correlations_page_get_pair_text (cp);
   g_assert_nonnull (pair);
@@ -692,7 +679,7 @@ test_meta_without_llm4msr (void)
   g_assert_true (lens_meta_page_is_ready (mp));
 
   lens_page_set_session (LENS_PAGE (page), star_session);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_assert_false (lens_meta_page_is_busy (mp));
   g_assert_false (lens_meta_page_is_ready (mp));
   g_assert_false (lens_meta_page_set_run (mp, run_star));

@@ -37,19 +37,6 @@ iterate_until (Condition cond, gpointer data)
   return msr_test_iterate_until (cond, data, 120);
 }
 
-static void
-iterate_a_little (void)
-{
-  for (int i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
 /* The largest interval between two ticks of a 5 ms timer: how long the
  * main loop was unable to dispatch anything. */
 typedef struct {
@@ -138,7 +125,7 @@ open_session (const char *dir)
   g_assert_no_error (error);
   gboolean loaded = FALSE;
   lens_session_load_async (session, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (flag_set, &loaded));
+  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
   refresh_and_wait (session);
   return session;
 }
@@ -150,7 +137,7 @@ show_page (GtkWidget *page)
   gtk_window_set_default_size (window, 1280, 800);
   gtk_window_set_child (window, page);
   gtk_window_present (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   return window;
 }
 
@@ -446,7 +433,7 @@ test_runs_page (void)
   GtkWidget *page = lens_runs_page_new ();
   GtkWindow *window = show_page (page);
   lens_page_set_session (LENS_PAGE (page), session);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 
   /* One row per run of the store, with the store's ids. */
   LensTable *table = lens_page_get_table (LENS_PAGE (page));
@@ -480,7 +467,7 @@ test_runs_page (void)
     GtkWidget *entry = find_type (page, GTK_TYPE_SEARCH_ENTRY);
     g_assert_nonnull (entry);
     gtk_widget_activate_action (page, "runs.find", NULL);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
     g_assert_nonnull (focus);
     g_assert_true (focus == entry || gtk_widget_is_ancestor (focus, entry));
@@ -494,11 +481,11 @@ test_runs_page (void)
       for (guint i = 0; i < infos->len; i++)
         want += run_matches (g_ptr_array_index (infos, i), filters[f]);
       lens_runs_page_set_filter (LENS_RUNS_PAGE (page), filters[f]);
-      iterate_a_little ();
+      msr_test_iterate_a_little ();
       g_assert_cmpuint (lens_table_get_n_visible (table), ==, want);
     }
   lens_runs_page_set_filter (LENS_RUNS_PAGE (page), "");
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_assert_cmpuint (lens_table_get_n_visible (table), ==, infos->len);
 
   /* Sorting by AUC (descending): the store's AUCs in order, runs without
@@ -515,7 +502,7 @@ test_runs_page (void)
       }
     g_assert_nonnull (auc_column);
     gtk_column_view_sort_by_column (cv, auc_column, GTK_SORT_DESCENDING);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_autoptr(Csv) csv = table_csv (table);
     const int id_col = csv_column (csv, "ID");
     g_autoptr(GArray) aucs = g_array_new (FALSE, FALSE, sizeof (double));
@@ -558,7 +545,7 @@ test_runs_page (void)
     /* Newer one first in the call: the signal still orders them. */
     const gint64 pair[2] = { star_eval->id, dnn_eval->id };
     lens_table_select_ids (table, pair, 2);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_true (action_enabled (page, "runs.compare"));
     GArray *sel = lens_session_get_selection (session);
     g_assert_cmpuint (sel->len, ==, 2);
@@ -574,14 +561,14 @@ test_runs_page (void)
     /* An evaluation run and a training run: no comparison. */
     const gint64 pair[2] = { star_eval->id, star_train->id };
     lens_table_select_ids (table, pair, 2);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_false (action_enabled (page, "runs.compare"));
     gtk_widget_activate_action (page, "runs.compare", NULL);
     g_assert_cmpuint (cap.n, ==, 1);
     /* Three evaluation runs: neither. */
     const gint64 three[3] = { star_eval->id, dnn_eval->id, pop->id };
     lens_table_select_ids (table, three, 3);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_false (action_enabled (page, "runs.compare"));
     g_assert_cmpuint (lens_session_get_selection (session)->len, ==, 3);
   }
@@ -589,7 +576,7 @@ test_runs_page (void)
   /* The curve of an evaluation run: its training run's epochs. */
   {
     lens_table_select_ids (table, &star_eval->id, 1);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_cmpint (lens_runs_page_get_focus_run (LENS_RUNS_PAGE (page)), ==, star_eval->id);
     LensChart *chart = lens_page_get_chart (LENS_PAGE (page));
     g_assert_nonnull (chart);
@@ -599,14 +586,14 @@ test_runs_page (void)
     g_assert_cmpuint (lens_chart_get_n_items (chart), ==, want);
     /* The popularity baseline has no curve. */
     lens_table_select_ids (table, &pop->id, 1);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_null (lens_page_get_chart (LENS_PAGE (page)));
   }
 
   /* Delete, declined: nothing changes. */
   {
     lens_table_select_ids (table, &dnn_eval->id, 1);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     gtk_widget_activate_action (page, "runs.delete", NULL);
     AdwMessageDialog *dialog = lens_runs_page_get_delete_dialog (LENS_RUNS_PAGE (page));
     g_assert_nonnull (dialog);
@@ -614,7 +601,7 @@ test_runs_page (void)
     g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), id_text));
     g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "model file is not deleted"));
     adw_message_dialog_response (dialog, "cancel");
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     g_assert_false (lens_runs_page_is_busy (LENS_RUNS_PAGE (page)));
     g_autoptr(GArray) ids = store_ids (runs_project);
     g_assert_cmpuint (ids->len, ==, infos->len);
@@ -629,7 +616,7 @@ test_runs_page (void)
     guint changed = 0;
     gulong h = g_signal_connect (session, "runs-changed", G_CALLBACK (count_signal), &changed);
     lens_table_select_ids (table, &victim, 1);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
     gtk_widget_activate_action (page, "runs.delete", NULL);
     AdwMessageDialog *dialog = lens_runs_page_get_delete_dialog (LENS_RUNS_PAGE (page));
     g_assert_nonnull (dialog);
@@ -638,7 +625,7 @@ test_runs_page (void)
     g_assert_true (iterate_until (count_reached, &c));
     g_assert_true (iterate_until (not_busy, page));
     g_signal_handler_disconnect (session, h);
-    iterate_a_little ();
+    msr_test_iterate_a_little ();
 
     g_autoptr(GArray) after = store_ids (runs_project);
     g_assert_cmpuint (after->len, ==, before->len - 1);
@@ -655,7 +642,7 @@ test_runs_page (void)
   g_clear_pointer (&infos, g_ptr_array_unref);
   lens_page_set_session (LENS_PAGE (page), NULL);
   gtk_window_destroy (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* A project with no runs shows how to make some. */
@@ -685,7 +672,7 @@ test_runs_page_empty (void)
   GtkWidget *page = lens_runs_page_new ();
   GtkWindow *window = show_page (page);
   lens_page_set_session (LENS_PAGE (page), session);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_assert_cmpuint (lens_table_get_n_rows (lens_page_get_table (LENS_PAGE (page))), ==, 0);
   GtkWidget *status = find_type (page, ADW_TYPE_STATUS_PAGE);
   g_assert_nonnull (status);
@@ -693,7 +680,7 @@ test_runs_page_empty (void)
   g_assert_false (action_enabled (page, "runs.delete"));
   lens_page_set_session (LENS_PAGE (page), NULL);
   gtk_window_destroy (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 /* ---- the Train page ----------------------------------------------------- */
@@ -781,7 +768,7 @@ test_train_form (void)
 
   lens_page_set_session (LENS_PAGE (page), NULL);
   gtk_window_destroy (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 static void
@@ -794,7 +781,7 @@ test_train_page (void)
   LensTrainPage *tp = LENS_TRAIN_PAGE (page);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (page, "error", G_CALLBACK (on_page_error), errors);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 
   /* A short training of a small backbone. */
   g_autoptr(GArray) before = store_ids (train_project);
@@ -900,7 +887,7 @@ test_train_page (void)
   const GError *err = lens_train_page_get_last_error (tp);
   g_assert_error (err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_nonnull (strstr (lens_train_page_get_status_text (tp), "nothing was saved"));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_autofree char *tree_after = tree_listing (train_project);
   g_assert_cmpstr (tree_after, ==, tree_before);
   g_autoptr(GArray) ids_after = store_ids (train_project);
@@ -915,7 +902,7 @@ test_train_page (void)
 
   lens_page_set_session (LENS_PAGE (page), NULL);
   gtk_window_destroy (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 static void
@@ -978,14 +965,14 @@ test_evaluate_model (void)
   g_assert_cmpuint (errors->len, ==, 1);
   g_test_message ("corrupt model: %s", (char *) g_ptr_array_index (errors, 0));
   g_assert_nonnull (strstr (g_ptr_array_index (errors, 0), "corrupt-model.safetensors"));
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
   g_autoptr(GArray) ids = store_ids (train_project);
   g_assert_cmpuint (ids->len, ==, after->len);
 
   g_signal_handler_disconnect (session, h);
   lens_page_set_session (LENS_PAGE (page), NULL);
   gtk_window_destroy (window);
-  iterate_a_little ();
+  msr_test_iterate_a_little ();
 }
 
 int
