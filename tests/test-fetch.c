@@ -29,6 +29,7 @@
  */
 #include "config.h"
 #include "test-util.h"
+#include "test-http-server.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -1263,15 +1264,8 @@ test_zip_shared_movielens (Fx           *fx,
 /* ------------------------------------------------------ loopback server */
 
 typedef struct {
-  GThread      *thread;
-  GMainContext *ctx;
-  GMainLoop    *loop;
+  MsrTestHttpServer http;    /* holds the stream kept open by /slow.zip */
   GMutex        lock;
-  GCond         cond;
-  gboolean      ready;
-  guint         port;
-  char         *base;        /* http://127.0.0.1:PORT */
-  GPtrArray    *held;        /* GIOStream kept open by /slow.zip */
   char         *user_agent;  /* of the last request, under lock */
   GCancellable *cancel_later; /* cancelled by the server, under lock */
   GHashTable   *files;       /* path -> GBytes, under lock */
@@ -1368,7 +1362,7 @@ server_handler (SoupServer        *server,
     {
       /* 20 KiB, then nothing until the client gives up. */
       GIOStream *io = raw_response (msg, glen, gd, 20 * 1024);
-      g_ptr_array_add (srv.held, io);
+      msr_test_http_server_hold (&srv.http, io);
     }
   else
     {
@@ -1377,109 +1371,28 @@ server_handler (SoupServer        *server,
     }
 }
 
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (srv.loop);
-  return G_SOURCE_REMOVE;
-}
-
-/* Connections are accepted by a GSocketService and handed to the
- * SoupServer: soup_server_listen_local() in libsoup 3.2 leaks one GSocket per
- * accepted connection (and the listener's address), which would hide real
- * leaks from valgrind. */
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             gpointer           data)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  soup_server_accept_iostream (SOUP_SERVER (data), G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (srv.ctx);
-  SoupServer *server = g_object_new (SOUP_TYPE_SERVER, NULL);
-  soup_server_add_handler (server, NULL, server_handler, NULL, NULL);
-
-  GSocketService *service = g_socket_service_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), server);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&srv.lock);
-  srv.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  srv.ready = TRUE;
-  g_cond_signal (&srv.cond);
-  g_mutex_unlock (&srv.lock);
-
-  g_main_loop_run (srv.loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_object_unref (service);
-  for (guint i = 0; i < srv.held->len; i++)
-    g_io_stream_close (g_ptr_array_index (srv.held, i), NULL, NULL);
-  g_ptr_array_set_size (srv.held, 0);
-  soup_server_disconnect (server);
-  g_object_unref (server);
-  while (g_main_context_iteration (srv.ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (srv.ctx);
-  return NULL;
-}
-
 static void
 server_start (void)
 {
   g_mutex_init (&srv.lock);
-  g_cond_init (&srv.cond);
-  srv.ctx = g_main_context_new ();
-  srv.loop = g_main_loop_new (srv.ctx, FALSE);
-  srv.held = g_ptr_array_new_with_free_func (g_object_unref);
   srv.files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) g_bytes_unref);
-  srv.thread = g_thread_new ("loopback-http", server_thread, NULL);
-  g_mutex_lock (&srv.lock);
-  while (!srv.ready)
-    g_cond_wait (&srv.cond, &srv.lock);
-  g_mutex_unlock (&srv.lock);
-  srv.base = g_strdup_printf ("http://127.0.0.1:%u", srv.port);
+  msr_test_http_server_start (&srv.http, server_handler, NULL);
 }
 
 static void
 server_stop (void)
 {
-  g_main_context_invoke (srv.ctx, quit_loop, NULL);
-  g_thread_join (srv.thread);
-  g_main_loop_unref (srv.loop);
-  g_main_context_unref (srv.ctx);
-  g_ptr_array_unref (srv.held);
+  msr_test_http_server_stop (&srv.http);
   g_hash_table_unref (srv.files);
   g_free (srv.user_agent);
-  g_free (srv.base);
   g_mutex_clear (&srv.lock);
-  g_cond_clear (&srv.cond);
 }
 
 static char *
 url (const char *path)
 {
-  return g_strconcat (srv.base, path, NULL);
+  return g_strconcat (srv.http.base, path, NULL);
 }
 
 /* -------------------------------------------------------------- fetch tests */
@@ -1743,7 +1656,7 @@ schedule_cancel (gpointer data)
    * depend on it. */
   GSource *t = g_timeout_source_new (100);
   g_source_set_callback (t, cancel_from_server, NULL, NULL);
-  g_source_attach (t, srv.ctx);
+  g_source_attach (t, srv.http.ctx);
   g_source_unref (t);
   return G_SOURCE_REMOVE;
 }
@@ -1755,7 +1668,7 @@ schedule_cancel_on_first_bytes (double      fraction,
 {
   CancelAt *c = data;
   if (strcmp (stage, "Downloading") == 0 && fraction > 0 && c->calls++ == 0)
-    g_main_context_invoke (srv.ctx, schedule_cancel, NULL);
+    g_main_context_invoke (srv.http.ctx, schedule_cancel, NULL);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "test-util.h"
 #include "test-llm-fixture.h"
+#include "test-http-server.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -37,15 +38,8 @@ tmp_path (const char *name)
 /* ---- the loopback server --------------------------------------------------- */
 
 typedef struct {
+  MsrTestHttpServer http;    /* holds the connections never answered (timeouts) */
   GMutex        lock;
-  GCond         cond;
-  gboolean      ready;
-  GMainContext *ctx;
-  GMainLoop    *loop;
-  GThread      *thread;
-  guint         port;
-  char         *base;        /* http://127.0.0.1:PORT */
-  GPtrArray    *held;        /* connections never answered (timeouts) */
   /* under lock */
   GHashTable   *scripts;     /* "chat:KEY" / "embed:KEY" -> one action per attempt, then 'o' */
   GHashTable   *times;       /* same keys -> GArray of gint64 (monotonic µs), one per request */
@@ -184,7 +178,7 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
       return;
     case 's':
       /* Never answered: the client gives up after its timeout. */
-      g_ptr_array_add (srv.held, soup_server_message_steal_connection (msg));
+      msr_test_http_server_hold (&srv.http, soup_server_message_steal_connection (msg));
       return;
     default:
       break;
@@ -233,95 +227,21 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
   respond (msg, 200, text);
 }
 
-/* Connections are accepted by a GSocketService and handed to the server:
- * soup_server_listen_local() in libsoup 3.2 leaks a GSocket per accepted
- * connection (as tests/test-fetch.c notes). */
-static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  soup_server_accept_iostream (SOUP_SERVER (data), G_IO_STREAM (connection), local, remote, &error);
-  g_assert_no_error (error);
-  return TRUE;
-}
-
-static gpointer
-server_thread (gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_main_context_push_thread_default (srv.ctx);
-  SoupServer *server = g_object_new (SOUP_TYPE_SERVER, NULL);
-  soup_server_add_handler (server, NULL, server_handler, NULL, NULL);
-  GSocketService *service = g_socket_service_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_socket_listener_add_address (G_SOCKET_LISTENER (service), any_port, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), server);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&srv.lock);
-  srv.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  srv.ready = TRUE;
-  g_cond_signal (&srv.cond);
-  g_mutex_unlock (&srv.lock);
-
-  g_main_loop_run (srv.loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_object_unref (service);
-  for (guint i = 0; i < srv.held->len; i++)
-    g_io_stream_close (g_ptr_array_index (srv.held, i), NULL, NULL);
-  g_ptr_array_set_size (srv.held, 0);
-  soup_server_disconnect (server);
-  g_object_unref (server);
-  while (g_main_context_iteration (srv.ctx, FALSE))
-    ;
-  g_main_context_pop_thread_default (srv.ctx);
-  return NULL;
-}
-
 static void
 server_start (void)
 {
   g_mutex_init (&srv.lock);
-  g_cond_init (&srv.cond);
-  srv.ctx = g_main_context_new ();
-  srv.loop = g_main_loop_new (srv.ctx, FALSE);
-  srv.held = g_ptr_array_new_with_free_func (g_object_unref);
   srv.scripts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   srv.times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
-  srv.thread = g_thread_new ("llm-server", server_thread, NULL);
-  g_mutex_lock (&srv.lock);
-  while (!srv.ready)
-    g_cond_wait (&srv.cond, &srv.lock);
-  g_mutex_unlock (&srv.lock);
-  srv.base = g_strdup_printf ("http://127.0.0.1:%u", srv.port);
-}
-
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (srv.loop);
-  return G_SOURCE_REMOVE;
+  msr_test_http_server_start (&srv.http, server_handler, NULL);
 }
 
 static void
 server_stop (void)
 {
-  g_main_context_invoke (srv.ctx, quit_loop, NULL);
-  g_thread_join (srv.thread);
-  g_main_loop_unref (srv.loop);
-  g_main_context_unref (srv.ctx);
-  g_ptr_array_unref (srv.held);
+  msr_test_http_server_stop (&srv.http);
   g_hash_table_unref (srv.scripts);
   g_hash_table_unref (srv.times);
-  g_free (srv.base);
   g_free (srv.expect_auth);
 }
 
@@ -351,7 +271,7 @@ static void
 fast_options (MsrLlmOptions *o)
 {
   msr_llm_options_init (o);
-  o->endpoint = srv.base;
+  o->endpoint = srv.http.base;
   o->concurrency = 3;
   o->retries = 2;
   o->timeout_ms = timeout_ms ();
@@ -434,7 +354,7 @@ test_generate (void)
   g_assert_cmpuint (f5->attempts, ==, 3);
   g_autofree char *no_reply = g_strdup_printf ("no reply within %u ms (after 3 attempts)", timeout_ms ());
   g_assert_nonnull (strstr (f5->message, no_reply));
-  g_autofree char *chat_url = g_strdup_printf ("%s/v1/chat/completions: ", srv.base);
+  g_autofree char *chat_url = g_strdup_printf ("%s/v1/chat/completions: ", srv.http.base);
   g_assert_true (g_str_has_prefix (f5->message, chat_url));
   g_assert_nonnull (f6);
   g_assert_cmpuint (f6->attempts, ==, 1);
@@ -501,7 +421,7 @@ test_generate (void)
   g_autoptr(GPtrArray) imports = msr_knowledge_list_imports (k, &error);
   const MsrKnowledgeImport *im = imports->pdata[0];
   g_assert_cmpstr (im->kind, ==, "endpoint");
-  g_assert_cmpstr (im->source, ==, srv.base);
+  g_assert_cmpstr (im->source, ==, srv.http.base);
   g_assert_cmpstr (im->llm, ==, "chat-m");
   g_assert_true (im->complete);
 
@@ -635,7 +555,7 @@ test_endpoints (void)
   g_assert_true (g_str_has_prefix (f->message, dead));
 
   /* A base URL ending in /v1/ is the same server; scenario keys with a colon. */
-  g_autofree char *v1 = g_strdup_printf ("%s/v1/", srv.base);
+  g_autofree char *v1 = g_strdup_printf ("%s/v1/", srv.http.base);
   o.endpoint = v1;
   o.retries = 2;
   g_autoptr(MsrLlmReport) rs = msr_llm_generate (k, ds, &o, NULL, NULL, NULL, &error);
@@ -690,7 +610,7 @@ test_cli (void)
   g_assert_cmpint (g_mkdir (parent, 0755), ==, 0);
   g_autofree char *dir = msr_test_llm_project (parent, "p");
   g_autofree char *out = NULL, *err = NULL;
-  int status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.base, "--model", "cli-m",
+  int status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
                         "--level", "scenario", "--concurrency", "2", "--json", NULL);
   g_assert_cmpint (status, ==, 0);
   g_autoptr(JsonNode) rep = json_from_string (out, NULL);
@@ -709,7 +629,7 @@ test_cli (void)
 
   /* A failed request: reported, exit status 1. */
   server_script ("chat:u1", "4");
-  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.base, "--model", "cli-m",
+  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
                     "--users", "u1,u2,nobody", "--timeout", "5", NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (out, "1 answers added"));
@@ -719,7 +639,7 @@ test_cli (void)
   g_assert_nonnull (strstr (err, "1 request failed; run the same command again to retry it"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.base, NULL);
+  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (err, "--model"));
 }

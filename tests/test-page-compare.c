@@ -41,17 +41,6 @@ iterate_until (Condition cond, gpointer data)
   return msr_test_iterate_until (cond, data, 120);
 }
 
-static GtkWidget *
-show_in_window (GtkWidget *page)
-{
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  msr_test_iterate_a_little ();
-  return window;
-}
-
 static void
 collect_chart_views (GtkWidget *root, GPtrArray *out)
 {
@@ -498,7 +487,7 @@ test_backbones_values (void)
   lens_session_set_selection (session, sel, n_sel);
 
   GtkWidget *page = lens_backbones_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensBackbonesPage *bp = LENS_BACKBONES_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (backbones_idle, page));
@@ -557,7 +546,7 @@ test_backbones_significance (void)
   lens_session_set_selection (session, sel, n_sel);
 
   GtkWidget *page = lens_backbones_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensBackbonesPage *bp = LENS_BACKBONES_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   lens_backbones_page_set_color_by (bp, LENS_BACKBONES_COLOR_DELTA);
@@ -782,7 +771,7 @@ static void
 test_seesaw_matches_cli (void)
 {
   GtkWidget *page = lens_seesaw_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensSeesawPage *sp = LENS_SEESAW_PAGE (page);
 
   /* Defaults: A = the (newest) separate DNNs, B = the best other by overall AUC. */
@@ -999,7 +988,7 @@ static void
 test_seesaw_pending_pair (void)
 {
   GtkWidget *page = lens_seesaw_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensSeesawPage *sp = LENS_SEESAW_PAGE (page);
 
   lens_seesaw_page_set_pair (sp, run_sb, run_star[0]);
@@ -1049,9 +1038,9 @@ test_late_dataset (void)
   lens_session_set_selection (late, sel, n_sel);
 
   GtkWidget *bpage = lens_backbones_page_new ();
-  GtkWidget *bwindow = show_in_window (bpage);
+  GtkWidget *bwindow = msr_test_show_in_window (bpage);
   GtkWidget *spage = lens_seesaw_page_new ();
-  GtkWidget *swindow = show_in_window (spage);
+  GtkWidget *swindow = msr_test_show_in_window (spage);
   lens_page_set_session (LENS_PAGE (bpage), late);
   lens_page_set_session (LENS_PAGE (spage), late);
   LateState st = { LENS_BACKBONES_PAGE (bpage), LENS_SEESAW_PAGE (spage), 1 };
@@ -1134,7 +1123,7 @@ test_export (void)
   lens_session_set_selection (session, sel, n_sel);
 
   GtkWidget *bpage = lens_backbones_page_new ();
-  GtkWidget *bwindow = show_in_window (bpage);
+  GtkWidget *bwindow = msr_test_show_in_window (bpage);
   lens_page_set_session (LENS_PAGE (bpage), session);
   lens_backbones_page_set_color_by (LENS_BACKBONES_PAGE (bpage), LENS_BACKBONES_COLOR_DELTA);
   g_assert_true (iterate_until (backbones_idle, bpage));
@@ -1143,7 +1132,7 @@ test_export (void)
   check_exports (heat, "backbones");
 
   GtkWidget *spage = lens_seesaw_page_new ();
-  GtkWidget *swindow = show_in_window (spage);
+  GtkWidget *swindow = msr_test_show_in_window (spage);
   lens_page_set_session (LENS_PAGE (spage), session);
   g_assert_true (iterate_until (seesaw_ready, spage));
   LensChart *div = lens_page_get_chart (LENS_PAGE (spage));

@@ -43,17 +43,6 @@ iterate_until (Condition cond, gpointer data)
   return msr_test_iterate_until (cond, data, 120);
 }
 
-static GtkWidget *
-show_in_window (GtkWidget *page)
-{
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  gtk_window_set_child (GTK_WINDOW (window), page);
-  gtk_window_present (GTK_WINDOW (window));
-  msr_test_iterate_a_little ();
-  return window;
-}
-
 static void
 close_window (GtkWidget *window)
 {
@@ -343,7 +332,7 @@ test_correlations (void)
 {
   g_autoptr(GError) error = NULL;
   GtkWidget *page = lens_correlations_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensCorrelationsPage *cp = LENS_CORRELATIONS_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (correlations_ready, cp));
@@ -507,7 +496,7 @@ test_meta_scenarios (void)
 {
   g_autoptr(GError) error = NULL;
   GtkWidget *page = lens_meta_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensMetaPage *mp = LENS_META_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (meta_ready, mp));
@@ -569,7 +558,7 @@ test_meta_users (void)
 {
   g_autoptr(GError) error = NULL;
   GtkWidget *page = lens_meta_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensMetaPage *mp = LENS_META_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (meta_ready, mp));
@@ -670,7 +659,7 @@ static void
 test_meta_without_llm4msr (void)
 {
   GtkWidget *page = lens_meta_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensMetaPage *mp = LENS_META_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (meta_ready, mp));
@@ -737,7 +726,7 @@ test_users (void)
 {
   g_autoptr(GError) error = NULL;
   GtkWidget *page = lens_users_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensUsersPage *up = LENS_USERS_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   /* It opens on the dataset's first user. */
@@ -1003,7 +992,7 @@ static void
 test_correlations_export (void)
 {
   GtkWidget *page = lens_correlations_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (correlations_ready, page));
   /* Every matrix's chart; the Export button takes the one clicked. */
@@ -1022,7 +1011,7 @@ static void
 test_meta_export (void)
 {
   GtkWidget *page = lens_meta_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   LensMetaPage *mp = LENS_META_PAGE (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (meta_ready, mp));
@@ -1041,7 +1030,7 @@ static void
 test_users_export (void)
 {
   GtkWidget *page = lens_users_page_new ();
-  GtkWidget *window = show_in_window (page);
+  GtkWidget *window = msr_test_show_in_window (page);
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (users_idle, page));
   /* The Δ bars and the user's rows. */

@@ -220,12 +220,12 @@ update_scenario (LensMetaPage *self)
       for (gsize i = 0; i < (gsize) r * c; i++)
         wa[i] -= wb[i];
       title = g_strdup_printf ("%s − %s: scenario layer 1", na, msr_model_get_scenario_name (self->model, b - 1));
-      note = g_strdup_printf ("Difference of the two scenarios' generated weights, %u outputs × %u inputs", r, c);
+      note = g_strdup_printf ("Difference of the two scenarios' generated weights (rows: %u outputs, columns: %u inputs)", r, c);
     }
   else
     {
       title = g_strdup_printf ("%s: generated scenario layer 1", na);
-      note = g_strdup_printf ("W_s of the scenario branch's first layer (nn.Linear weight, %u outputs × %u inputs)",
+      note = g_strdup_printf ("W_s of the scenario branch's first layer (nn.Linear weight; rows: %u outputs, columns: %u inputs)",
                               r, c);
     }
   g_autoptr(LensChart) heat = weight_heatmap (title, note, wa, r, c);
@@ -293,13 +293,13 @@ update_user (LensMetaPage *self)
         wa[i] -= wb[i];
       title = b[0] ? g_strdup_printf ("User %s − user %s: user-level layer", a, b)
                    : g_strdup_printf ("User %s − the population: user-level layer", a);
-      note = g_strdup_printf ("W_u − %s (%u × %u): what the user's knowledge changes", b[0] ? "W_v" : "the mean "
+      note = g_strdup_printf ("W_u − %s (rows: %u outputs, columns: %u inputs): what the user's knowledge changes", b[0] ? "W_v" : "the mean "
                               "user's layer", r, c);
     }
   else
     {
       title = g_strdup_printf ("User %s: generated user-level layer", a);
-      note = g_strdup_printf ("W_u at the bottom of the tower (nn.Linear weight, %u × %u)", r, c);
+      note = g_strdup_printf ("W_u at the bottom of the tower (nn.Linear weight; rows: %u outputs, columns: %u inputs)", r, c);
     }
   g_autoptr(LensChart) heat = weight_heatmap (title, note, wa, r, c);
   lens_chart_view_set_chart (self->user_view, heat);
