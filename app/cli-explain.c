@@ -117,6 +117,7 @@ typedef struct {
   const char *architecture;
   Level       level;
   const char *key;          /* scenario name or user value; NULL for the mean user */
+  const char *scenario;     /* the scenario of a user's layer, or NULL */
   guint       layer, n_layers;
   JsonObject *knowledge;    /* what the model records of its knowledge, nullable */
   const char *dataset_fingerprint;
@@ -141,6 +142,11 @@ weights_json (const MetaProvenance *p, const float *w, const float *bias, guint 
   append_json_string (s, p->architecture);
   g_string_append_printf (s, ",\n  \"level\": \"%s\",\n  \"key\": ", level_names[p->level]);
   append_json_string (s, p->key);
+  if (p->scenario)
+    {
+      g_string_append (s, ",\n  \"scenario\": ");
+      append_json_string (s, p->scenario);
+    }
   g_string_append_printf (s, ",\n  \"layer\": %u,\n  \"layers\": %u,\n  \"rows\": %u,\n  \"cols\": %u",
                           p->layer, p->n_layers, rows, cols);
   g_string_append (s, ",\n  \"encoder\": ");
@@ -181,6 +187,17 @@ weights_json (const MetaProvenance *p, const float *w, const float *bias, guint 
     }
   g_string_append (s, "]\n}\n");
   return g_string_free (s, FALSE);
+}
+
+/* The scenario's index in the model, or -1. */
+static int
+find_scenario (MsrModel *model, const char *name)
+{
+  const guint S = msr_model_get_n_scenarios (model);
+  for (guint s = 0; s < S; s++)
+    if (strcmp (msr_model_get_scenario_name (model, s), name) == 0)
+      return (int) s;
+  return -1;
 }
 
 static char *
@@ -259,8 +276,10 @@ cli_meta_weights (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!cli_parse (ctx, &argc, &argv, 2, 2))
     return CLI_EXIT_USAGE;
-  if ((scenario != NULL) + (user != NULL) + mean_user != 1)
-    return cli_fail_message ("meta-weights: give exactly one of --scenario NAME, --user ID or --mean-user");
+  /* --user with --scenario: a user's layer in a scenario, for models whose
+   * user meta network reads the scenario's knowledge too. */
+  if ((user != NULL) + mean_user != 1 && !(scenario != NULL && user == NULL && !mean_user))
+    return cli_fail_message ("meta-weights: give --scenario NAME, --user ID [--scenario NAME] or --mean-user");
   const gboolean json = g_strcmp0 (format, "json") == 0;
   if (format && !json && strcmp (format, "csv") != 0)
     return cli_fail_message ("meta-weights: --format must be csv or json, not '%s'", format);
@@ -283,13 +302,14 @@ cli_meta_weights (int argc, char **argv)
   if (!cfg->llm4msr)
     return cli_fail_message ("%s was trained without --llm4msr: it has no meta layers", path);
 
-  const Level level = scenario ? LEVEL_SCENARIO : user ? LEVEL_USER : LEVEL_MEAN_USER;
+  const Level level = user ? LEVEL_USER : scenario ? LEVEL_SCENARIO : LEVEL_MEAN_USER;
   g_autofree char *architecture = msr_model_config_describe (cfg, FALSE);
   MetaProvenance prov = {
     .model_path = path,
     .architecture = architecture,
     .level = level,
-    .key = scenario ? scenario : user,
+    .key = user ? user : scenario,
+    .scenario = user ? scenario : NULL,
     .layer = (guint) layer,
     .dataset_fingerprint = msr_model_get_dataset_fingerprint (model),
   };
@@ -301,11 +321,8 @@ cli_meta_weights (int argc, char **argv)
       if (cfg->meta_no_scenario)
         return cli_fail_message ("%s was trained with the no-scenario ablation: it has no scenario-level meta "
                                  "layers (--user or --mean-user give its user-level layer)", path);
-      guint s = 0;
-      const guint S = msr_model_get_n_scenarios (model);
-      while (s < S && strcmp (msr_model_get_scenario_name (model, s), scenario) != 0)
-        s++;
-      if (s == S)
+      const int s = find_scenario (model, scenario);
+      if (s < 0)
         {
           g_autofree char *names = scenario_list (model);
           return cli_fail_message ("%s has no scenario '%s'; its scenarios are %s", path, scenario, names);
@@ -314,7 +331,7 @@ cli_meta_weights (int argc, char **argv)
       if (layer >= prov.n_layers)
         return cli_fail_message ("%s: --layer %" G_GINT64_FORMAT " is out of range: the scenario branch has %u "
                                  "layers (0 to %u)", path, layer, prov.n_layers, prov.n_layers - 1);
-      ok = msr_model_meta_scenario_layer (model, s, (guint) layer, &w, &rows, &cols, &bias, &error);
+      ok = msr_model_meta_scenario_layer (model, (guint) s, (guint) layer, &w, &rows, &cols, &bias, &error);
     }
   else
     {
@@ -325,14 +342,26 @@ cli_meta_weights (int argc, char **argv)
       if (layer != 0)
         return cli_fail_message ("%s: --layer %" G_GINT64_FORMAT " is out of range: the user level has one "
                                  "layer (0)", path, layer);
-      /* The engine has no layer of a user in a scenario to offer yet. */
+      int s = -1;
       if (level == LEVEL_USER && cfg->meta_user_on_scenario)
-        return cli_fail_message ("%s was trained with --user-meta-on-scenario: a user's layer depends on the "
-                                 "scenario too, which meta-weights cannot export (--mean-user gives the "
-                                 "population's, averaged over the scenarios)", path);
+        {
+          if (scenario == NULL)
+            return cli_fail_message ("%s was trained with --user-meta-on-scenario: a user's layer depends on the "
+                                     "scenario too; name one with --scenario NAME (--mean-user gives the "
+                                     "population's, averaged over the scenarios)", path);
+          if ((s = find_scenario (model, scenario)) < 0)
+            {
+              g_autofree char *names = scenario_list (model);
+              return cli_fail_message ("%s has no scenario '%s'; its scenarios are %s", path, scenario, names);
+            }
+        }
+      else if (level == LEVEL_USER && scenario)
+        return cli_fail_message ("%s: this model's user-level layer does not depend on the scenario (it was not "
+                                 "trained with --user-meta-on-scenario): drop --scenario", path);
       if (level == LEVEL_USER && !check_user (model, path, user, &error))
         return cli_fail (error);
-      ok = level == LEVEL_USER ? msr_model_meta_user_layer (model, user, &w, &rows, &cols, &bias, &error)
+      ok = level == LEVEL_USER ? msr_model_meta_user_layer_in_scenario (model, user, s, &w, &rows, &cols, &bias,
+                                                                        &error)
                                : msr_model_meta_user_layer_mean (model, &w, &rows, &cols, &bias, &error);
     }
   if (!ok)

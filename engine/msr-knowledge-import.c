@@ -126,10 +126,10 @@ msr_knowledge_import_csv (MsrKnowledge *k, const MsrKnowledgeCsvImport *o, const
   g_autoptr(MsrCsvReader) csv = msr_csv_reader_open (o->path, o->delimiter, error);
   if (csv == NULL || !msr_csv_reader_read_header (csv, error))
     return NULL;
-  int key_col = msr_csv_reader_require_column (csv, o->key_column, "the key", error);
+  int key_col = msr_csv_reader_require_column (csv, o->key_column, "key", error);
   if (key_col < 0)
     return NULL;
-  int text_col = msr_csv_reader_require_column (csv, o->text_column, "the text", error);
+  int text_col = msr_csv_reader_require_column (csv, o->text_column, "text", error);
   if (text_col < 0)
     return NULL;
   g_autofree char *sha = file_sha256 (o->path, error);

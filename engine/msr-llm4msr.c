@@ -645,6 +645,13 @@ gboolean
 msr_model_meta_user_layer (MsrModel *m, const char *user, float **weight, guint *rows, guint *cols, float **bias,
                            GError **error)
 {
+  return msr_model_meta_user_layer_in_scenario (m, user, -1, weight, rows, cols, bias, error);
+}
+
+gboolean
+msr_model_meta_user_layer_in_scenario (MsrModel *m, const char *user, int scenario, float **weight, guint *rows,
+                                       guint *cols, float **bias, GError **error)
+{
   Meta *meta = m->meta;
   if (meta == NULL || !meta->user_level)
     {
@@ -662,11 +669,16 @@ msr_model_meta_user_layer (MsrModel *m, const char *user, float **weight, guint 
     copy_row (meta->user_knowledge, (gsize) MAX (code, 0), d, k);
   if (m->cfg.meta_user_on_scenario)
     {
-      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the user-level layer of this model also depends on the "
-                   "scenario (user_meta_conditions_on_scenario): ask for a user in a scenario");
-      return FALSE;
+      if (scenario < 0 || (guint) scenario >= m->n_scenarios)
+        {
+          g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "the user-level layer of this model also depends on "
+                       "the scenario (user_meta_conditions_on_scenario): ask for a user in a scenario");
+          return FALSE;
+        }
+      /* G_u reads k_u ⊕ k_s, as the forward pass concatenates them. */
+      copy_row (meta->scenario_knowledge, (gsize) scenario, d, k + d);
     }
-  meta_layer_weights (&meta->user, k, d, m->cfg.meta_dq, weight, bias);
+  meta_layer_weights (&meta->user, k, m->cfg.meta_user_on_scenario ? 2 * d : d, m->cfg.meta_dq, weight, bias);
   *rows = meta->user.out;
   *cols = meta->user.in;
   return TRUE;

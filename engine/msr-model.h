@@ -143,6 +143,13 @@ gboolean    msr_model_check_knowledge  (const MsrModel *model, const char *encod
  * level. */
 gboolean    msr_model_meta_user_layer  (MsrModel *model, const char *user, float **weight, guint *rows,
                                         guint *cols, float **bias, GError **error);
+/* The same for a model whose user meta network also reads the scenario's
+ * knowledge (user_meta_conditions_on_scenario): the layer of a user in
+ * scenario `scenario`. For other models the scenario does not change the
+ * layer and any scenario, or -1, gives it. */
+gboolean    msr_model_meta_user_layer_in_scenario (MsrModel *model, const char *user, int scenario,
+                                                   float **weight, guint *rows, guint *cols, float **bias,
+                                                   GError **error);
 gboolean    msr_model_meta_scenario_layer (MsrModel *model, guint scenario, guint layer, float **weight,
                                            guint *rows, guint *cols, float **bias, GError **error);
 guint       msr_model_meta_scenario_n_layers (const MsrModel *model);

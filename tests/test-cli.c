@@ -974,7 +974,7 @@ test_explain_meta_weights (void)
                                      "'Games', 'News'" },
     { model, "--user", "nobody", unknown_user },
     { no_user, "--user", "u5", no_level },
-    { model, "--user", NULL, "give exactly one of --scenario NAME, --user ID or --mean-user" },
+    { model, "--user", NULL, "give --scenario NAME, --user ID [--scenario NAME] or --mean-user" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -992,6 +992,41 @@ test_explain_meta_weights (void)
   g_auto(Run) scen = { 0 };
   run_cli (&scen, "meta-weights", proj, no_user, "--scenario", "News", NULL);
   g_assert_cmpint (scen.status, ==, 0);
+
+  /* A model whose user meta network reads the scenario too: a user's layer
+   * exists per scenario, differs between scenarios, and needs one named;
+   * other models refuse a scenario for their user layer. */
+  g_autofree char *on_s = g_build_filename (proj, "on-scenario.safetensors", NULL);
+  g_auto(Run) t3 = { 0 };
+  run_cli (&t3, "train", proj, "--backbone", "dnn", "--llm4msr", "--user-meta-on-scenario", "--epochs", "1",
+           "--out", on_s, "-q", NULL);
+  g_assert_cmpint (t3.status, ==, 0);
+  g_auto(Run) need = { 0 };
+  run_cli (&need, "meta-weights", proj, on_s, "--user", "u5", NULL);
+  g_assert_cmpint (need.status, ==, 1);
+  g_assert_nonnull (strstr (need.err, "name one with --scenario NAME"));
+  g_auto(Run) ub = { 0 }, um = { 0 };
+  run_cli (&ub, "meta-weights", proj, on_s, "--user", "u5", "--scenario", "Books", "--format", "json", NULL);
+  run_cli (&um, "meta-weights", proj, on_s, "--user", "u5", "--scenario", "Music", "--format", "json", NULL);
+  g_assert_cmpint (ub.status, ==, 0);
+  g_assert_cmpint (um.status, ==, 0);
+  g_autoptr(JsonParser) kb = NULL, km = NULL;
+  JsonObject *ob = parse_object (ub.out, &kb), *om = parse_object (um.out, &km);
+  g_assert_cmpstr (json_object_get_string_member (ob, "scenario"), ==, "Books");
+  g_assert_cmpstr (json_object_get_string_member (ob, "key"), ==, "u5");
+  guint rb, cb, rm, cm;
+  g_autofree double *wb = parse_weights_json (ob, &rb, &cb);
+  g_autofree double *wm = parse_weights_json (om, &rm, &cm);
+  g_assert_cmpuint (rb, ==, rm);
+  g_assert_cmpuint (cb, ==, cm);
+  double diff = 0;
+  for (gsize i = 0; i < (gsize) rb * (cb + 1); i++)
+    diff = MAX (diff, fabs (wb[i] - wm[i]));
+  g_assert_cmpfloat (diff, >, 0);
+  g_auto(Run) extra = { 0 };
+  run_cli (&extra, "meta-weights", proj, model, "--user", "u5", "--scenario", "Books", NULL);
+  g_assert_cmpint (extra.status, ==, 1);
+  g_assert_nonnull (strstr (extra.err, "does not depend on the scenario"));
   msr_test_rm_rf (tmp);
 }
 

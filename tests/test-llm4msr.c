@@ -341,6 +341,18 @@ test_grouped_rows (void)
                       k[d + j] = sk->value[(gsize) s * d + j];
                     }
                   user_layer_by_hand (ps, k, 2 * d, H, w, b);
+                  /* The exported layer of this user in this scenario is the same. */
+                  g_autofree float *fw = NULL, *fb = NULL;
+                  guint out, in;
+                  g_assert_true (msr_model_meta_user_layer_in_scenario (model, msr_dataset_get_field_value (ds, uf, c),
+                                                                        (int) s, &fw, &out, &in, &fb, &error));
+                  g_assert_no_error (error);
+                  g_assert_cmpuint (out, ==, H);
+                  g_assert_cmpuint (in, ==, H);
+                  for (gsize i = 0; i < (gsize) H * H; i++)
+                    g_assert_cmpfloat_with_epsilon (fw[i], w[i], 1e-5 * (1 + fabs (w[i])));
+                  for (guint o = 0; o < H; o++)
+                    g_assert_cmpfloat_with_epsilon (fb[o], b[o], 1e-5 * (1 + fabs (b[o])));
                 }
               else
                 {

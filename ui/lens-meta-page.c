@@ -274,7 +274,13 @@ update_user (LensMetaPage *self)
   g_autoptr(GError) error = NULL;
   g_autofree float *wa = NULL, *ba = NULL, *wb = NULL, *bb = NULL;
   guint r, c;
-  if (!msr_model_meta_user_layer (self->model, a, &wa, &r, &c, &ba, &error))
+  /* A user meta network that reads the scenario's knowledge too makes a
+   * layer per user and scenario: the one of the scenario chosen above. */
+  const int s = msr_model_get_config (self->model)->meta_user_on_scenario
+                  ? (int) gtk_drop_down_get_selected (self->scenario_a) : -1;
+  g_autofree char *in_scenario = s >= 0 ? g_strdup_printf (" in %s", msr_model_get_scenario_name (self->model, (guint) s))
+                                        : g_strdup ("");
+  if (!msr_model_meta_user_layer_in_scenario (self->model, a, s, &wa, &r, &c, &ba, &error))
     {
       show_error (self, error->message);
       return;
@@ -282,7 +288,7 @@ update_user (LensMetaPage *self)
   g_autofree char *title = NULL, *note = NULL;
   if (subtract)
     {
-      gboolean ok = b[0] ? msr_model_meta_user_layer (self->model, b, &wb, &r, &c, &bb, &error)
+      gboolean ok = b[0] ? msr_model_meta_user_layer_in_scenario (self->model, b, s, &wb, &r, &c, &bb, &error)
                          : msr_model_meta_user_layer_mean (self->model, &wb, &r, &c, &bb, &error);
       if (!ok)
         {
@@ -291,14 +297,14 @@ update_user (LensMetaPage *self)
         }
       for (gsize i = 0; i < (gsize) r * c; i++)
         wa[i] -= wb[i];
-      title = b[0] ? g_strdup_printf ("User %s − user %s: user-level layer", a, b)
-                   : g_strdup_printf ("User %s − the population: user-level layer", a);
+      title = b[0] ? g_strdup_printf ("User %s − user %s: user-level layer%s", a, b, in_scenario)
+                   : g_strdup_printf ("User %s − the population: user-level layer%s", a, in_scenario);
       note = g_strdup_printf ("W_u − %s (rows: %u outputs, columns: %u inputs): what the user's knowledge changes", b[0] ? "W_v" : "the mean "
                               "user's layer", r, c);
     }
   else
     {
-      title = g_strdup_printf ("User %s: generated user-level layer", a);
+      title = g_strdup_printf ("User %s: generated user-level layer%s", a, in_scenario);
       note = g_strdup_printf ("W_u at the bottom of the tower (nn.Linear weight; rows: %u outputs, columns: %u inputs)", r, c);
     }
   g_autoptr(LensChart) heat = weight_heatmap (title, note, wa, r, c);
@@ -670,6 +676,7 @@ lens_meta_page_init (LensMetaPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->model_dropdown, "notify::selected", G_CALLBACK (on_model_changed), self);
   g_signal_connect_swapped (self->scenario_a, "notify::selected", G_CALLBACK (update_scenario), self);
+  g_signal_connect_swapped (self->scenario_a, "notify::selected", G_CALLBACK (update_user), self);
   g_signal_connect_swapped (self->scenario_b, "notify::selected", G_CALLBACK (update_scenario), self);
   g_signal_connect_swapped (self->user_a, "changed", G_CALLBACK (update_user), self);
   g_signal_connect_swapped (self->user_b, "changed", G_CALLBACK (update_user), self);
