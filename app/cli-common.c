@@ -203,6 +203,11 @@ cli_use_knowledge (MsrProject *project, const char *store)
 {
   if (store == NULL)
     return TRUE;
+  if (g_file_test (store, G_FILE_TEST_IS_DIR))
+    {
+      cli_fail_message ("%s: is a directory, not a knowledge store (name the .sqlite file)", store);
+      return FALSE;
+    }
   if (!g_file_test (store, G_FILE_TEST_IS_REGULAR))
     {
       cli_fail_message ("%s: no such knowledge store", store);

@@ -111,6 +111,11 @@ MsrCsvReader *
 msr_csv_reader_open (const char *path, char delimiter, GError **error)
 {
   g_autoptr(GError) local = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot read: it is a directory, not a file", path);
+      return NULL;
+    }
   GMappedFile *mapped = g_mapped_file_new (path, FALSE, &local);
 
   if (mapped == NULL)

@@ -1,5 +1,6 @@
 /* msr-knowledge-batch.c: see msr-knowledge-batch.h. */
 #include "config.h"
+#include "msr-json.h"
 #include "msr-knowledge-batch.h"
 #include "msr-prompts.h"
 
@@ -9,7 +10,9 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* How many keys or failures a details JSON lists before "and N more". */
@@ -199,23 +202,10 @@ msr_knowledge_request_report_free (MsrKnowledgeRequestReport *r)
   g_free (r);
 }
 
-/* Writes text to a temporary file beside path, then renames it over path. */
-static gboolean
-write_replace (const char *path, const GString *text, GError **error)
+/* Writes all of text to fd; 0, or the errno. */
+static int
+write_all (int fd, const GString *text)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmp_name = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot create a temporary file: %s", path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  int saved = 0;
   gsize done = 0;
   while (done < text->len)
     {
@@ -223,17 +213,65 @@ write_replace (const char *path, const GString *text, GError **error)
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        {
-          saved = n < 0 ? errno : EIO;
-          break;
-        }
+        return n < 0 ? errno : EIO;
       done += (gsize) n;
     }
+  return 0;
+}
+
+/* Writes text to a temporary file beside path, then renames it over path.
+ * A path that is not a regular file (/dev/null, /dev/stdout, a FIFO) is
+ * written to as it is: renaming over it would replace the device or pipe
+ * with a file. A symbolic link is followed, so the file it names is
+ * replaced, not the link. */
+static gboolean
+write_replace (const char *path, const GString *text, GError **error)
+{
+  int saved = 0;
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && !S_ISREG (sb.st_mode))
+    {
+      if (S_ISDIR (sb.st_mode))
+        saved = EISDIR;
+      else
+        {
+          int fd = g_open (path, O_WRONLY | O_TRUNC, 0);
+          if (fd < 0)
+            saved = errno;
+          else
+            {
+              saved = write_all (fd, text);
+              if (close (fd) != 0 && saved == 0)
+                saved = errno;
+            }
+        }
+      if (saved != 0)
+        {
+          g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot write: %s", path, g_strerror (saved));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  g_autofree char *target = g_file_test (path, G_FILE_TEST_IS_SYMLINK) ? realpath (path, NULL) : NULL;
+  const char *dest = target ? target : path;
+  g_autofree char *dir = g_path_get_dirname (dest);
+  g_autofree char *base = g_path_get_basename (dest);
+  g_autofree char *tmp_name = g_strdup_printf (".%s.XXXXXX", base);
+  g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0)
+    {
+      saved = errno;
+      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot create a temporary file: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  saved = write_all (fd, text);
   if (saved == 0 && g_fsync (fd) != 0)
     saved = errno;
   if (close (fd) != 0 && saved == 0)
     saved = errno;
-  if (saved == 0 && g_rename (tmp, path) != 0)
+  if (saved == 0 && g_rename (tmp, dest) != 0)
     saved = errno;
   if (saved != 0)
     {
@@ -560,6 +598,13 @@ parse_line (JsonParser *parser, const char *path, guint lineno, const char *text
 {
   g_autoptr(GError) local = NULL;
   memset (l, 0, sizeof *l);
+  gsize at = 0;
+  if (!msr_json_depth_ok (text, -1, MSR_JSON_MAX_DEPTH, &at))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: line %u: JSON nested more than %d deep (at byte %"
+                   G_GSIZE_FORMAT "): not a batch output line", path, lineno, MSR_JSON_MAX_DEPTH, at + 1);
+      return FALSE;
+    }
   if (!json_parser_load_from_data (parser, text, -1, &local))
     {
       g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: line %u: not JSON: %s", path, lineno, local->message);
@@ -648,6 +693,11 @@ read_reply (const char *json, gsize len, gboolean embed, Line *l)
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local = NULL;
   memset (l, 0, sizeof *l);
+  if (!msr_json_depth_ok (json, (gssize) len, MSR_JSON_MAX_DEPTH, NULL))
+    {
+      line_fail (l, "the reply nests JSON more than %d deep", MSR_JSON_MAX_DEPTH);
+      return;
+    }
   if (!json_parser_load_from_data (parser, json, (gssize) len, &local))
     {
       line_fail (l, "the reply is not JSON: %s", local->message);

@@ -1,5 +1,6 @@
 /* msr-knowledge.c: the knowledge store (docs/FORMATS.md §11). */
 #include "config.h"
+#include "msr-json.h"
 #include "msr-knowledge.h"
 #include "msr-db.h"
 
@@ -173,6 +174,12 @@ check_json_object (MsrKnowledge *self, const char *what, const char *json, GErro
   g_autoptr(JsonParser) parser = json_parser_new ();
   if (!check_text (self, what, json, FALSE, error))
     return FALSE;
+  if (!msr_json_depth_ok (json, -1, MSR_JSON_MAX_DEPTH, NULL))
+    {
+      msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "%s: JSON nested more than %d deep", what,
+                        MSR_JSON_MAX_DEPTH);
+      return FALSE;
+    }
   if (!json_parser_load_from_data (parser, json, -1, NULL) || json_parser_get_root (parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {

@@ -6,6 +6,7 @@
  * that context, so the store is only ever written from the calling
  * thread. */
 #include "config.h"
+#include "msr-json.h"
 #include "msr-llm-client.h"
 #include "msr-prompts.h"
 
@@ -311,7 +312,8 @@ http_problem (SoupMessage *msg, GBytes *bytes)
     return g_string_free (s, FALSE);
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   const char *said = NULL;
-  if (json_parser_load_from_data (parser, data, (gssize) len, NULL))
+  if (msr_json_depth_ok (data, (gssize) len, MSR_JSON_MAX_DEPTH, NULL) &&
+      json_parser_load_from_data (parser, data, (gssize) len, NULL))
     {
       JsonNode *root = json_parser_get_root (parser);
       JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;

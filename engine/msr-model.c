@@ -2,6 +2,7 @@
  * building blocks, forward pass and model files. */
 #include "config.h"
 #include "msr-model-private.h"
+#include "msr-json.h"
 #include "msr-safetensors.h"
 
 #include <json-glib/json-glib.h>
@@ -1093,6 +1094,14 @@ msr_model_load (const char *path, GError **error)
                    "configuration described in docs/FORMATS.md §8)", path, MSR_SAFETENSORS_CONFIG_KEY);
       return NULL;
     }
+  gsize deep_at = 0;
+  if (!msr_json_depth_ok (config, -1, MSR_JSON_MAX_DEPTH, &deep_at))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: metadata '%s' nests JSON more than %d deep (at byte %"
+                   G_GSIZE_FORMAT "): the file is corrupt or not an MSR Lens model", path,
+                   MSR_SAFETENSORS_CONFIG_KEY, MSR_JSON_MAX_DEPTH, deep_at + 1);
+      return NULL;
+    }
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
   if (!json_parser_load_from_data (parser, config, -1, &local) ||
@@ -1274,6 +1283,13 @@ msr_model_load (const char *path, GError **error)
   if (vocab)
     {
       g_autoptr(JsonParser) vp = json_parser_new ();
+      if (!msr_json_depth_ok (vocab, -1, MSR_JSON_MAX_DEPTH, &deep_at))
+        {
+          g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: metadata '%s' nests JSON more than %d deep (at byte %"
+                       G_GSIZE_FORMAT "): the file is corrupt or not an MSR Lens model", path, VOCAB_KEY,
+                       MSR_JSON_MAX_DEPTH, deep_at + 1);
+          return NULL;
+        }
       if (!json_parser_load_from_data (vp, vocab, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (vp)))
         {
           g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: metadata '%s' is not a JSON object", path, VOCAB_KEY);

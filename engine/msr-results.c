@@ -1,5 +1,6 @@
 /* msr-results.c: the results store (docs/FORMATS.md §9). */
 #include "config.h"
+#include "msr-json.h"
 #include "msr-results.h"
 #include "msr-db.h"
 
@@ -565,6 +566,12 @@ msr_results_add_run (MsrResults          *self,
       g_autoptr(GError) local = NULL;
       JsonNode *root;
 
+      if (!msr_json_depth_ok (info->config_json, -1, MSR_JSON_MAX_DEPTH, NULL))
+        {
+          msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "config_json nests JSON more than %d deep",
+                            MSR_JSON_MAX_DEPTH);
+          return 0;
+        }
       if (!json_parser_load_from_data (parser, info->config_json, -1, &local))
         {
           msr_db_set_error (&self->db, error, MSR_ERROR_INVALID, "config_json is not JSON: %s",

@@ -812,6 +812,12 @@ msr_safetensors_open (const char  *path,
 
   g_autofree char *shown_path = g_filename_display_name (path);
   g_autoptr(GError) local = NULL;
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot read the model file: it is a directory",
+                   shown_path);
+      return NULL;
+    }
   /* Read-only mapping: the file is never modified. */
   g_autoptr(GMappedFile) mf = g_mapped_file_new (path, FALSE, &local);
   if (mf == NULL)

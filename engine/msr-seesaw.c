@@ -2,6 +2,7 @@
  * msr_compare_paired, and the multi-seed summary from the results store.
  * docs/METRICS.md §9 is the reference for every definition here. */
 #include "config.h"
+#include "msr-json.h"
 #include "msr-seesaw.h"
 
 #include <json-glib/json-glib.h>
@@ -672,7 +673,7 @@ candidate_init (Candidate *c, const MsrRunInfo *info, guint order)
   c->order = order;
   if (info->config_json == NULL)
     return;
-  g_autoptr(JsonNode) root = json_from_string (info->config_json, NULL);
+  g_autoptr(JsonNode) root = msr_json_from_string (info->config_json, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     return;
   JsonObject *o = json_node_get_object (root);

@@ -1,6 +1,7 @@
 /* msr-simulate.c: the simulated multi-scenario world (docs/FORMATS.md §10). */
 #include "config.h"
 #include "msr-simulate.h"
+#include "msr-json.h"
 #include "msr-correlation.h"
 #include "msr-knowledge.h"
 #include "msr-knowledge-vectors.h"
@@ -1672,6 +1673,15 @@ msr_sim_truth_load (const char *project_dir, GError **error)
   g_autofree char *base = g_path_get_basename (path);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
+  g_autofree char *text = NULL;
+  gsize text_len = 0, deep_at = 0;
+  if (g_file_get_contents (path, &text, &text_len, NULL) &&
+      !msr_json_depth_ok (text, (gssize) text_len, MSR_JSON_MAX_DEPTH, &deep_at))
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_PARSE, "%s: JSON nested more than %d deep (at byte %" G_GSIZE_FORMAT
+                   "): not a ground-truth file", path, MSR_JSON_MAX_DEPTH, deep_at + 1);
+      return NULL;
+    }
   if (!json_parser_load_from_file (parser, path, &local))
     {
       /* json-glib's parse errors already start with the path. */

@@ -282,6 +282,35 @@ test_corrupt_files (void)
       g_autofree char *path = corrupt_copy (good, dir, cases[i].what, cases[i].target);
       expect_load_error (path, cases[i].needle);
     }
+  /* Metadata strings holding JSON nested deeper than json-glib's recursion
+   * can take (they crashed the loader with SIGSEGV); the header itself only
+   * nests a few levels, so the header's own depth check passes. */
+  static const char *const deep_keys[] = { "msrlens.config", "msrlens.vocab" };
+  for (guint i = 0; i < G_N_ELEMENTS (deep_keys); i++)
+    {
+      g_autoptr(JsonParser) dp = json_parser_new ();
+      g_assert_true (json_parser_load_from_data (dp, header, -1, NULL));
+      JsonObject *meta = json_object_get_object_member (json_node_get_object (json_parser_get_root (dp)),
+                                                        "__metadata__");
+      GString *deep = g_string_new ("{\"a\": ");
+      for (guint d = 0; d < 200000; d++)
+        g_string_append_c (deep, '[');
+      for (guint d = 0; d < 200000; d++)
+        g_string_append_c (deep, ']');
+      g_string_append_c (deep, '}');
+      json_object_set_string_member (meta, deep_keys[i], deep->str);
+      g_string_free (deep, TRUE);
+      g_autofree char *dh = json_to_string (json_parser_get_root (dp), FALSE);
+      GString *db = g_string_new (NULL);
+      guint64 dl = GUINT64_TO_LE (strlen (dh));
+      g_string_append_len (db, (char *) &dl, 8);
+      g_string_append (db, dh);
+      g_string_append_len (db, contents + 8 + hlen, (gssize) (len - 8 - hlen));
+      g_autofree char *dpath = g_build_filename (dir, "deep.safetensors", NULL);
+      g_assert_true (g_file_set_contents (dpath, db->str, (gssize) db->len, NULL));
+      g_string_free (db, TRUE);
+      expect_load_error (dpath, "nests JSON more than");
+    }
   /* The good file still loads: the checks above are not vacuous. */
   g_autoptr(MsrModel) ok = msr_model_load (good, &error);
   g_assert_no_error (error);

@@ -8,9 +8,13 @@
 #include "test-util.h"
 #include "test-llm-fixture.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "msr-knowledge-batch.h"
 #include "msr-prompts.h"
@@ -414,6 +418,38 @@ test_requests (void)
   g_assert_error (error, MSR_ERROR, MSR_ERROR_IO);
   g_assert_nonnull (strstr (error->message, nowhere));
   g_assert_null (rn);
+  g_clear_error (&error);
+
+  /* --out onto a symbolic link replaces the file it names, not the link; onto
+   * something not a regular file (/dev/null, a FIFO) writes through instead of
+   * renaming a file over it (which replaced the device or pipe). */
+  g_autofree char *real = g_build_filename (dir, "real.jsonl", NULL);
+  g_autofree char *link = g_build_filename (dir, "link.jsonl", NULL);
+  g_assert_true (g_file_set_contents (real, "old\n", -1, NULL));
+  g_assert_cmpint (symlink ("real.jsonl", link), ==, 0);
+  g_autoptr(MsrKnowledgeRequestReport) rl = msr_knowledge_write_requests (NULL, ds, &sc, link, NULL, NULL, NULL,
+                                                                          &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_auto(GStrv) rlines = read_lines (real);
+  g_assert_cmpuint (g_strv_length (rlines), ==, 3);
+  /* A FIFO, its read end opened first without blocking, so the requests
+   * (a few kB) wait in the pipe's buffer and nothing can hang. */
+  g_autofree char *fifo = g_build_filename (dir, "fifo.jsonl", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  int rfd = g_open (fifo, O_RDONLY | O_NONBLOCK, 0);
+  g_assert_cmpint (rfd, >=, 0);
+  g_autoptr(MsrKnowledgeRequestReport) rf = msr_knowledge_write_requests (NULL, ds, &sc, fifo, NULL, NULL, NULL,
+                                                                          &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (rf);
+  GStatBuf sb;
+  g_assert_cmpint (g_stat (fifo, &sb), ==, 0);
+  g_assert_true (S_ISFIFO (sb.st_mode));
+  char buf[256];
+  g_assert_cmpint (read (rfd, buf, sizeof buf), >, 0);
+  g_assert_cmpint (g_strstr_len (buf, sizeof buf, "scenario:") != NULL, ==, TRUE);
+  close (rfd);
 }
 
 /* ---- batch output -------------------------------------------------------- */
@@ -645,6 +681,27 @@ test_import_malformed (void)
         g_error ("case %u: '%s' does not start with '%s' and say '%s'", i, error->message, where, bad[i].says);
       g_clear_error (&error);
     }
+  /* A line nested deeper than json-glib's recursion can take (it used to
+   * overflow the stack: SIGSEGV) is refused like any malformed line. */
+  {
+    GString *deep = g_string_new ("{\"custom_id\": \"user:u1\", \"x\": ");
+    for (guint i = 0; i < 200000; i++)
+      g_string_append_c (deep, '[');
+    for (guint i = 0; i < 200000; i++)
+      g_string_append_c (deep, ']');
+    g_string_append_c (deep, '}');
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+    g_ptr_array_add (lines, g_strdup (good));
+    g_ptr_array_add (lines, g_string_free (deep, FALSE));
+    g_autofree char *path = write_file ("deep.jsonl", lines);
+    g_autoptr(MsrKnowledgeBatchReport) r = msr_knowledge_import_batch (
+        k, &(MsrKnowledgeBatchImport) { .path = path }, ds, NULL, NULL, NULL, &error);
+    g_assert_null (r);
+    g_assert_error (error, MSR_ERROR, MSR_ERROR_PARSE);
+    g_autofree char *where = g_strdup_printf ("%s: line 2: JSON nested more than", path);
+    g_assert_true (g_str_has_prefix (error->message, where));
+    g_clear_error (&error);
+  }
   /* Refused before anything was stored or recorded. */
   g_assert_cmpuint (count_entries (k, -1), ==, 0);
   g_assert_cmpuint (count_imports (k), ==, 0);

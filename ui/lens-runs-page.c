@@ -7,6 +7,7 @@
  * session re-reads the store, which rebuilds the page. */
 #include "config.h"
 #include "lens-runs-page.h"
+#include "msr-json.h"
 #include "lens-chart-view.h"
 #include "lens-format.h"
 #include "lens-job.h"
@@ -198,7 +199,7 @@ pretty_json (const char *text)
 {
   if (text == NULL || *text == '\0')
     return g_strdup ("(no configuration recorded)");
-  g_autoptr(JsonNode) node = json_from_string (text, NULL);
+  g_autoptr(JsonNode) node = msr_json_from_string (text, NULL);
   if (node == NULL)
     return g_strdup (text);
   return json_to_string (node, TRUE);
