@@ -2,6 +2,7 @@
  * model's insides and the project's scenario correlations (msr-explain.h)
  * without the workbench. */
 #include "config.h"
+#include "msr-file.h"
 #include "cli-common.h"
 #include "cli-verbs.h"
 #include "msr-explain.h"
@@ -31,13 +32,7 @@ write_output (const char *path, const char *text, GError **error)
         }
       return TRUE;
     }
-  g_autoptr(GError) local = NULL;
-  if (!g_file_set_contents_full (path, text, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
-    {
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot write: %s", path, local->message);
-      return FALSE;
-    }
-  return TRUE;
+  return msr_file_replace_contents (path, text, len, 0644, error);
 }
 
 /* s padded with spaces to width characters (not bytes: "—" is one). */

@@ -1,5 +1,6 @@
 /* cli-model.c: msrlens-cli train, score, eval, runs and inspect. */
 #include "config.h"
+#include "msr-file.h"
 #include "cli-common.h"
 #include "cli-verbs.h"
 #include "msr-metrics.h"
@@ -454,11 +455,8 @@ write_predictions (const char *path, const MsrDataset *ds, const guint32 *rows, 
         g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "cannot write to standard output");
       return ok;
     }
-  g_autoptr(GError) local = NULL;
-  gboolean ok = g_file_set_contents_full (path, s->str, (gssize) s->len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local);
+  gboolean ok = msr_file_replace_contents (path, s->str, s->len, 0644, error);
   g_string_free (s, TRUE);
-  if (!ok)
-    g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot write: %s", path, local->message);
   return ok;
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "msr-json.h"
 #include "msr-knowledge-batch.h"
+#include "msr-file.h"
 #include "msr-prompts.h"
 
 #include <errno.h>
@@ -202,86 +203,6 @@ msr_knowledge_request_report_free (MsrKnowledgeRequestReport *r)
   g_free (r);
 }
 
-/* Writes all of text to fd; 0, or the errno. */
-static int
-write_all (int fd, const GString *text)
-{
-  gsize done = 0;
-  while (done < text->len)
-    {
-      ssize_t n = write (fd, text->str + done, text->len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return n < 0 ? errno : EIO;
-      done += (gsize) n;
-    }
-  return 0;
-}
-
-/* Writes text to a temporary file beside path, then renames it over path.
- * A path that is not a regular file (/dev/null, /dev/stdout, a FIFO) is
- * written to as it is: renaming over it would replace the device or pipe
- * with a file. A symbolic link is followed, so the file it names is
- * replaced, not the link. */
-static gboolean
-write_replace (const char *path, const GString *text, GError **error)
-{
-  int saved = 0;
-  GStatBuf sb;
-  if (g_stat (path, &sb) == 0 && !S_ISREG (sb.st_mode))
-    {
-      if (S_ISDIR (sb.st_mode))
-        saved = EISDIR;
-      else
-        {
-          int fd = g_open (path, O_WRONLY | O_TRUNC, 0);
-          if (fd < 0)
-            saved = errno;
-          else
-            {
-              saved = write_all (fd, text);
-              if (close (fd) != 0 && saved == 0)
-                saved = errno;
-            }
-        }
-      if (saved != 0)
-        {
-          g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot write: %s", path, g_strerror (saved));
-          return FALSE;
-        }
-      return TRUE;
-    }
-  g_autofree char *target = g_file_test (path, G_FILE_TEST_IS_SYMLINK) ? realpath (path, NULL) : NULL;
-  const char *dest = target ? target : path;
-  g_autofree char *dir = g_path_get_dirname (dest);
-  g_autofree char *base = g_path_get_basename (dest);
-  g_autofree char *tmp_name = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0)
-    {
-      saved = errno;
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot create a temporary file: %s", path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-  saved = write_all (fd, text);
-  if (saved == 0 && g_fsync (fd) != 0)
-    saved = errno;
-  if (close (fd) != 0 && saved == 0)
-    saved = errno;
-  if (saved == 0 && g_rename (tmp, dest) != 0)
-    saved = errno;
-  if (saved != 0)
-    {
-      g_unlink (tmp);
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot write: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 MsrKnowledgeRequestReport *
 msr_knowledge_write_requests (MsrKnowledge *k, const MsrDataset *ds, const MsrKnowledgeRequestOptions *o,
                               const char *path, MsrProgressFunc progress, gpointer progress_data,
@@ -413,7 +334,7 @@ msr_knowledge_write_requests (MsrKnowledge *k, const MsrDataset *ds, const MsrKn
         }
     }
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error) || !write_replace (path, out, error))
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) || !msr_file_replace_contents (path, out->str, out->len, 0644, error))
     return NULL;
   if (progress)
     progress (1.0, stage, progress_data);

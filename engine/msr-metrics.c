@@ -8,6 +8,7 @@
  * when scores tie but never changes a result, because finish() coalesces
  * again by score before any arithmetic. */
 #include "msr-metrics.h"
+#include "msr-file.h"
 #include "msr-sort.h"
 
 #include <math.h>
@@ -1234,8 +1235,7 @@ msr_eval_acc_save (MsrEvalAcc  *acc,
   bytes = msr_eval_acc_serialize (acc);
   data = g_bytes_get_data (bytes, &len);
   /* CONSISTENT: written to a temporary file beside path, then renamed. */
-  if (!g_file_set_contents_full (path, data, (gssize) len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local))
+  if (!msr_file_replace_contents (path, data, len, 0666, &local))
     {
       g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s", local->message);
       return FALSE;

@@ -3,6 +3,7 @@
  * the reference reader's, plus the ones it leaves to serde (duplicates,
  * member types). */
 #include "msr-safetensors.h"
+#include "msr-file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -1457,8 +1458,7 @@ msr_safetensors_writer_save (MsrSafetensorsWriter  *w,
   /* Temporary file beside path, fsync, rename: an existing file is replaced
    * only once the new one is complete, and the temporary file is removed on
    * failure. */
-  if (!g_file_set_contents_full (path, (const char *) data, (gssize) len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local))
+  if (!msr_file_replace_contents (path, data, len, 0666, &local))
     {
       g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot save the model file: %s",
                    shown_path, local->message);

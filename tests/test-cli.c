@@ -4,6 +4,7 @@
 #include "test-util.h"
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -992,6 +993,20 @@ test_explain_meta_weights (void)
   g_auto(Run) scen = { 0 };
   run_cli (&scen, "meta-weights", proj, no_user, "--scenario", "News", NULL);
   g_assert_cmpint (scen.status, ==, 0);
+
+  /* --out onto a symbolic link writes the file it names and keeps the
+   * link (a rename over it would put a plain file in its place). */
+  g_autofree char *target = g_build_filename (tmp, "target.csv", NULL);
+  g_autofree char *link = g_build_filename (tmp, "link.csv", NULL);
+  g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+  g_assert_cmpint (symlink ("target.csv", link), ==, 0);
+  g_auto(Run) via = { 0 };
+  run_cli (&via, "meta-weights", proj, model, "--scenario", "Books", "--out", link, NULL);
+  g_assert_cmpint (via.status, ==, 0);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_autofree char *written = NULL;
+  g_assert_true (g_file_get_contents (target, &written, NULL, NULL));
+  g_assert_true (g_str_has_prefix (written, "row,bias,w0,"));
 
   /* A model whose user meta network reads the scenario too: a user's layer
    * exists per scenario, differs between scenarios, and needs one named;

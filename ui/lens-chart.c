@@ -7,6 +7,7 @@
  * pixel on screen, a point in a file. Text is laid out at 96 dpi with
  * metric hinting off, so a layout has the same size on every surface. */
 #include "config.h"
+#include "msr-file.h"
 
 #include "lens-chart.h"
 #include "lens-format.h"
@@ -3484,12 +3485,9 @@ lens_chart_export (LensChart            *chart,
 
   /* A temporary file renamed over the target: a failed export never
    * leaves half a figure behind. */
-  if (!g_file_set_contents_full (path, (const char *) bytes->data, bytes->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local))
+  if (!msr_file_replace_contents (path, bytes->data, bytes->len, 0666, &local))
     {
-      g_set_error (error, G_IO_ERROR,
-                   local->domain == G_FILE_ERROR ? g_io_error_from_file_error (local->code) : G_IO_ERROR_FAILED,
-                   "Could not export “%s”: %s", display, local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not export “%s”: %s", display, local->message);
       g_error_free (local);
       return FALSE;
     }

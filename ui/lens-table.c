@@ -7,6 +7,7 @@
  * and in which direction; the order itself comes from one sorter here, so
  * that NaN sorts last in both directions and ties keep the given order. */
 #include "config.h"
+#include "msr-file.h"
 
 #include "lens-table.h"
 #include "lens-format.h"
@@ -595,13 +596,11 @@ lens_table_export_csv (LensTable   *self,
 
   csv = lens_table_to_csv (self);
   /* Written beside the target and renamed over it. */
-  if (!g_file_set_contents_full (path, csv, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local))
+  if (!msr_file_replace_contents (path, csv, strlen (csv), 0666, &local))
     {
       g_autofree char *display = g_filename_display_name (path);
 
-      g_set_error (error, G_IO_ERROR,
-                   local->domain == G_FILE_ERROR ? g_io_error_from_file_error (local->code) : G_IO_ERROR_FAILED,
-                   "Could not export “%s”: %s", display, local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not export “%s”: %s", display, local->message);
       g_error_free (local);
       return FALSE;
     }
