@@ -398,7 +398,7 @@ cli_knowledge_generate (int argc, char **argv)
     return cli_fail_message ("knowledge generate: --users goes with --level user");
   if (limit < 0 || concurrency < 1 || retries < 0 || !(timeout > 0 && timeout <= 86400))
     return cli_fail_message ("knowledge generate: --limit and --retries must not be negative, --concurrency "
-                             "must be positive and --timeout between 0 and 86400 seconds");
+                             "must be positive and --timeout more than 0 and at most 86400 seconds");
   g_auto(GStrv) keys = users ? split_keys (users) : NULL;
   if (users != NULL && keys == NULL)
     return cli_fail_message ("knowledge generate: --users names no user");

@@ -1127,6 +1127,14 @@ msr_knowledge_import_batch (MsrKnowledge *k, const MsrKnowledgeBatchImport *o, c
 
   if (!scan (&im, check_line, 0.0, 0.3, stage, progress, progress_data, cancellable, error))
     goto out;
+  /* Nothing to import is a mistake (the wrong file, or one cut short), not
+   * an import to record. */
+  if (r->lines == 0)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_INVALID, "%s: no Batch API output lines in the file (it is empty "
+                   "or blank)", o->path);
+      goto out;
+    }
 
   {
     g_autofree char *sha = file_sha256 (o->path, error);

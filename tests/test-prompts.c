@@ -702,6 +702,17 @@ test_import_malformed (void)
     g_assert_true (g_str_has_prefix (error->message, where));
     g_clear_error (&error);
   }
+  {
+    /* An empty file is the wrong file, not an import of nothing. */
+    g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *path = write_file ("empty.jsonl", none);
+    g_autoptr(MsrKnowledgeBatchReport) r = msr_knowledge_import_batch (
+        k, &(MsrKnowledgeBatchImport) { .path = path }, ds, NULL, NULL, NULL, &error);
+    g_assert_null (r);
+    g_assert_error (error, MSR_ERROR, MSR_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "no Batch API output lines"));
+    g_clear_error (&error);
+  }
   /* Refused before anything was stored or recorded. */
   g_assert_cmpuint (count_entries (k, -1), ==, 0);
   g_assert_cmpuint (count_imports (k), ==, 0);
