@@ -216,3 +216,21 @@ cli_use_knowledge (MsrProject *project, const char *store)
   msr_project_set_knowledge_path (project, store);
   return TRUE;
 }
+
+MsrProject *
+cli_open_project (const char *dir, MsrDataset **ds_out, char **store_path, GError **error)
+{
+  g_autoptr(MsrProject) project = msr_project_open (dir, error);
+  if (project == NULL)
+    return NULL;
+  if (ds_out != NULL)
+    {
+      CliProgress progress = { 0 };
+      *ds_out = msr_project_load_dataset (project, cli_progress, &progress, NULL, error);
+      cli_progress_done (&progress);
+      if (*ds_out == NULL)
+        return NULL;
+    }
+  *store_path = msr_project_get_knowledge_path (project);
+  return g_steal_pointer (&project);
+}

@@ -25,6 +25,9 @@ gboolean cli_parse (GOptionContext *context, int *argc, char ***argv,
 /* Prints "msrlens-cli: <message>" on stderr and returns CLI_EXIT_ERROR. */
 int      cli_fail (const GError *error);
 int      cli_fail_message (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* The project at dir, its dataset when ds_out is not NULL (loaded with
+ * progress on stderr), and the path of its knowledge store. */
+MsrProject *cli_open_project (const char *dir, MsrDataset **ds_out, char **store_path, GError **error);
 /* --knowledge STORE: the project uses that store, which must exist. */
 gboolean cli_use_knowledge (MsrProject *project, const char *store);
 

@@ -17,23 +17,6 @@
 /* How many keys and failures a human report lists. */
 #define LIST_LIMIT 20
 
-/* The project, its dataset (loaded with progress on stderr) and its store
- * path. */
-static MsrProject *
-open_project (const char *dir, MsrDataset **ds, char **store_path, GError **error)
-{
-  g_autoptr(MsrProject) project = msr_project_open (dir, error);
-  if (project == NULL)
-    return NULL;
-  CliProgress progress = { 0 };
-  *ds = msr_project_load_dataset (project, cli_progress, &progress, NULL, error);
-  cli_progress_done (&progress);
-  if (*ds == NULL)
-    return NULL;
-  *store_path = msr_project_get_knowledge_path (project);
-  return g_steal_pointer (&project);
-}
-
 /* "1, 2,3" -> {"1", "2", "3"}; NULL when the list holds no key. */
 static char **
 split_keys (const char *list)
@@ -200,7 +183,7 @@ cli_knowledge_prompts (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], &ds, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   /* The store is only read, and only for embeddings of stored responses. */
@@ -288,7 +271,7 @@ cli_knowledge_import_batch (const char *dir, const char *path, const char *sourc
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (dir, &ds, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (dir, &ds, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, &error);
@@ -417,7 +400,7 @@ cli_knowledge_generate (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], &ds, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, &error);

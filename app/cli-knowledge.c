@@ -13,26 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The project's store path, its project and its dataset (loaded with
- * progress on stderr). */
-static MsrProject *
-open_project (const char *dir, MsrDataset **ds_out, char **store_path, GError **error)
-{
-  g_autoptr(MsrProject) project = msr_project_open (dir, error);
-  if (project == NULL)
-    return NULL;
-  if (ds_out != NULL)
-    {
-      CliProgress progress = { 0 };
-      *ds_out = msr_project_load_dataset (project, cli_progress, &progress, NULL, error);
-      cli_progress_done (&progress);
-      if (*ds_out == NULL)
-        return NULL;
-    }
-  *store_path = msr_project_get_knowledge_path (project);
-  return g_steal_pointer (&project);
-}
-
 static void
 print_keys (const char *what, GPtrArray *keys, guint limit)
 {
@@ -99,7 +79,7 @@ cli_knowledge_import (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], &ds, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_WRITE, &error);
@@ -167,7 +147,7 @@ cli_knowledge_status (int argc, char **argv)
     return CLI_EXIT_USAGE;
   g_autoptr(GError) error = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], NULL, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], NULL, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_ONLY, &error);
@@ -354,7 +334,7 @@ cli_knowledge_encode (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(MsrDataset) ds = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], &ds, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], &ds, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   /* A store must exist already: encoding creates none. */
@@ -406,7 +386,7 @@ cli_knowledge_show (int argc, char **argv)
   const char *key = user ? user : item ? item : scenario;
   g_autoptr(GError) error = NULL;
   g_autofree char *store_path = NULL;
-  g_autoptr(MsrProject) project = open_project (argv[1], NULL, &store_path, &error);
+  g_autoptr(MsrProject) project = cli_open_project (argv[1], NULL, &store_path, &error);
   if (project == NULL)
     return cli_fail (error);
   g_autoptr(MsrKnowledge) k = msr_knowledge_open (store_path, MSR_KNOWLEDGE_READ_ONLY, &error);
