@@ -234,3 +234,24 @@ cli_open_project (const char *dir, MsrDataset **ds_out, char **store_path, GErro
   *store_path = msr_project_get_knowledge_path (project);
   return g_steal_pointer (&project);
 }
+
+void
+cli_print_list (const char *what, GPtrArray *keys, guint limit)
+{
+  if (keys->len == 0)
+    return;
+  printf ("  %u %s:", keys->len, what);
+  for (guint i = 0; i < keys->len && i < limit; i++)
+    printf (" %s", (const char *) keys->pdata[i]);
+  printf ("%s\n", keys->len > limit ? " ..." : "");
+}
+
+void
+cli_json_add_strings (JsonBuilder *b, const char *name, GPtrArray *list)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < list->len; i++)
+    json_builder_add_string_value (b, list->pdata[i]);
+  json_builder_end_array (b);
+}

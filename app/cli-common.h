@@ -50,6 +50,10 @@ char    *cli_format_count (guint64 n);
 /* A metric with 6 decimals, or "undefined". */
 char    *cli_format_metric (double value, gboolean defined);
 
+/* "  N what: k1 k2 ..." with at most limit keys; nothing for an empty list. */
+void     cli_print_list (const char *what, GPtrArray *keys, guint limit);
+/* A member name: an array of the list's strings. */
+void     cli_json_add_strings (JsonBuilder *b, const char *name, GPtrArray *list);
 /* A JSON double, or null when not defined / not finite. */
 void     cli_json_add_double (JsonBuilder *b, const char *key, double value, gboolean defined);
 /* [lo, hi], or null when no replicate was defined (or ci is NULL). */

@@ -38,17 +38,6 @@ split_keys (const char *list)
 }
 
 static void
-print_list (const char *what, GPtrArray *keys)
-{
-  if (keys->len == 0)
-    return;
-  printf ("  %u %s:", keys->len, what);
-  for (guint i = 0; i < keys->len && i < LIST_LIMIT; i++)
-    printf (" %s", (const char *) keys->pdata[i]);
-  printf ("%s\n", keys->len > LIST_LIMIT ? " ..." : "");
-}
-
-static void
 print_failures (GPtrArray *failed)
 {
   if (failed->len == 0)
@@ -64,16 +53,6 @@ print_failures (GPtrArray *failed)
     }
   if (failed->len > LIST_LIMIT)
     printf ("    ...\n");
-}
-
-static void
-json_add_strings (JsonBuilder *b, const char *name, GPtrArray *list)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; i < list->len; i++)
-    json_builder_add_string_value (b, list->pdata[i]);
-  json_builder_end_array (b);
 }
 
 static void
@@ -230,8 +209,8 @@ cli_knowledge_prompts (int argc, char **argv)
       json_builder_add_int_value (b, r->n_embeddings);
       json_builder_set_member_name (b, "embedded_already");
       json_builder_add_int_value (b, r->n_embedded);
-      json_add_strings (b, "unknown_keys", r->unknown);
-      json_add_strings (b, "no_response", r->no_response);
+      cli_json_add_strings (b, "unknown_keys", r->unknown);
+      cli_json_add_strings (b, "no_response", r->no_response);
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       cli_print_json (root);
@@ -251,9 +230,9 @@ cli_knowledge_prompts (int argc, char **argv)
       if (r->source && r->n_embedded)
         printf ("; %u responses have a vector of %s already\n", r->n_embedded, r->encoder);
     }
-  print_list ("keys have no prompt (not in the dataset, or no training rows)", r->unknown);
+  cli_print_list ("keys have no prompt (not in the dataset, or no training rows)", r->unknown, LIST_LIMIT);
   if (embeddings_model != NULL && r->source)
-    print_list ("keys have no stored response to embed", r->no_response);
+    cli_print_list ("keys have no stored response to embed", r->no_response, LIST_LIMIT);
   printf ("Next: submit it to a Batch API and import the output with\n"
           "  msrlens-cli knowledge import %s OUTPUT.jsonl\n", argv[1]);
   return CLI_EXIT_OK;
@@ -300,10 +279,10 @@ cli_knowledge_import_batch (const char *dir, const char *path, const char *sourc
       json_builder_add_int_value (b, r->vectors);
       json_builder_set_member_name (b, "vectors_replaced");
       json_builder_add_int_value (b, r->vectors_replaced);
-      json_add_strings (b, "sources", r->sources);
-      json_add_strings (b, "encoders", r->encoders);
+      cli_json_add_strings (b, "sources", r->sources);
+      cli_json_add_strings (b, "encoders", r->encoders);
       json_add_failures (b, r->failed);
-      json_add_strings (b, "unknown", r->unknown);
+      cli_json_add_strings (b, "unknown", r->unknown);
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       cli_print_json (root);
@@ -319,7 +298,7 @@ cli_knowledge_import_batch (const char *dir, const char *path, const char *sourc
   for (guint i = 0; i < r->encoders->len; i++)
     printf ("  encoder %s\n", (const char *) r->encoders->pdata[i]);
   print_failures (r->failed);
-  print_list ("lines about keys without a prompt or a stored response (skipped)", r->unknown);
+  cli_print_list ("lines about keys without a prompt or a stored response (skipped)", r->unknown, LIST_LIMIT);
   return CLI_EXIT_OK;
 }
 
@@ -418,7 +397,7 @@ cli_knowledge_generate (int argc, char **argv)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "import_id");
       json_builder_add_int_value (b, r->import_id);
-      json_add_strings (b, "sources", r->sources);
+      cli_json_add_strings (b, "sources", r->sources);
       json_add_string_or_null (b, "encoder", r->encoder);
       json_builder_set_member_name (b, "requests");
       json_builder_add_int_value (b, r->requests);
@@ -433,7 +412,7 @@ cli_knowledge_generate (int argc, char **argv)
       json_builder_set_member_name (b, "embedded_already");
       json_builder_add_int_value (b, r->embedded_already);
       json_add_failures (b, r->failed);
-      json_add_strings (b, "unknown_keys", r->unknown);
+      cli_json_add_strings (b, "unknown_keys", r->unknown);
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       cli_print_json (root);
@@ -451,7 +430,7 @@ cli_knowledge_generate (int argc, char **argv)
       if (r->encoder)
         printf ("  encoder %s\n", r->encoder);
       print_failures (r->failed);
-      print_list ("keys have no prompt (not in the dataset, or no training rows)", r->unknown);
+      cli_print_list ("keys have no prompt (not in the dataset, or no training rows)", r->unknown, LIST_LIMIT);
     }
   if (r->failed->len > 0)
     return cli_fail_message ("knowledge generate: %u request%s failed; run the same command again to retry "

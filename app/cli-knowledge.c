@@ -13,27 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
-print_keys (const char *what, GPtrArray *keys, guint limit)
-{
-  if (keys->len == 0)
-    return;
-  printf ("  %u %s:", keys->len, what);
-  for (guint i = 0; i < keys->len && i < limit; i++)
-    printf (" %s", (const char *) keys->pdata[i]);
-  printf ("%s\n", keys->len > limit ? " ..." : "");
-}
-
-static void
-json_add_keys (JsonBuilder *b, const char *name, GPtrArray *keys)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; i < keys->len; i++)
-    json_builder_add_string_value (b, keys->pdata[i]);
-  json_builder_end_array (b);
-}
-
 int
 cli_knowledge_import (int argc, char **argv)
 {
@@ -112,9 +91,9 @@ cli_knowledge_import (int argc, char **argv)
       json_builder_add_int_value (b, r->already);
       json_builder_set_member_name (b, "empty_texts");
       json_builder_add_int_value (b, r->empty);
-      json_add_keys (b, "duplicate_keys", r->duplicates);
-      json_add_keys (b, "unknown_keys", r->unknown);
-      json_add_keys (b, "missing_keys", r->missing);
+      cli_json_add_strings (b, "duplicate_keys", r->duplicates);
+      cli_json_add_strings (b, "unknown_keys", r->unknown);
+      cli_json_add_strings (b, "missing_keys", r->missing);
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
       cli_print_json (root);
@@ -124,9 +103,9 @@ cli_knowledge_import (int argc, char **argv)
           r->import_id, r->source);
   printf ("  %" G_GUINT64_FORMAT " rows: %u added, %u stored already, %u with an empty text\n", r->rows, r->added,
           r->already, r->empty);
-  print_keys ("keys repeated in the file (first row kept)", r->duplicates, 20);
-  print_keys ("keys the dataset does not have (skipped)", r->unknown, 20);
-  print_keys ("of the dataset's keys have no text", r->missing, 20);
+  cli_print_list ("keys repeated in the file (first row kept)", r->duplicates, 20);
+  cli_print_list ("keys the dataset does not have (skipped)", r->unknown, 20);
+  cli_print_list ("of the dataset's keys have no text", r->missing, 20);
   return CLI_EXIT_OK;
 }
 
