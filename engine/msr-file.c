@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Writes all of text to fd; 0, or the errno. */
+/* Writes all len bytes of data to fd; 0, or the errno. */
 static int
 write_all (int fd, const char *data, gsize len)
 {
@@ -26,11 +26,6 @@ write_all (int fd, const char *data, gsize len)
   return 0;
 }
 
-/* Writes text to a temporary file beside path, then renames it over path.
- * A path that is not a regular file (/dev/null, /dev/stdout, a FIFO) is
- * written to as it is: renaming over it would replace the device or pipe
- * with a file. A symbolic link is followed, so the file it names is
- * replaced, not the link. */
 gboolean
 msr_file_replace_contents (const char *path, const void *bytes, gsize len, int mode, GError **error)
 {
@@ -59,6 +54,8 @@ msr_file_replace_contents (const char *path, const void *bytes, gsize len, int m
         }
       return TRUE;
     }
+  /* The temporary file goes beside the file a link names, so the rename
+   * replaces that file and the link stays. */
   g_autofree char *target = g_file_test (path, G_FILE_TEST_IS_SYMLINK) ? realpath (path, NULL) : NULL;
   const char *dest = target ? target : path;
   g_autofree char *dir = g_path_get_dirname (dest);
