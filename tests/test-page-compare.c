@@ -9,6 +9,7 @@
 #include "config.h"
 #include "test-util.h"
 #include "test-gtk-util.h"
+#include "test-session-util.h"
 #include "test-fixture.h"
 
 #include <adwaita.h>
@@ -316,21 +317,6 @@ csv_number (const char *s)
 
 /* ---- the fixture ---------------------------------------------------------------- */
 
-static void
-on_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_assert_true (lens_session_load_finish (LENS_SESSION (source), result, &error));
-  g_assert_no_error (error);
-  *(gboolean *) data = TRUE;
-}
-
-static void
-on_runs_changed (LensSession *s, gpointer data)
-{
-  *(gboolean *) data = TRUE;
-}
-
 /* Another seed of arch, exactly as the fixture trains (so the seed summary
  * sees runs of one configuration); returns the evaluation run. */
 static gint64
@@ -424,15 +410,7 @@ build_fixture (void)
     rows.names[s] = g_strdup (msr_dataset_get_scenario_name (ds, s));
 
   /* The session every page shows. */
-  session = lens_session_open (project_dir, &error);
-  g_assert_no_error (error);
-  gboolean loaded = FALSE, refreshed = FALSE;
-  lens_session_load_async (session, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
-  gulong h = g_signal_connect (session, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
-  lens_session_refresh_runs (session);
-  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
-  g_signal_handler_disconnect (session, h);
+  session = msr_test_session_open (project_dir);
 }
 
 /* ---- Backbones ------------------------------------------------------------------ */
@@ -1028,11 +1006,7 @@ test_late_dataset (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(LensSession) late = lens_session_open (project_dir, &error);
   g_assert_no_error (error);
-  gboolean refreshed = FALSE, loaded = FALSE;
-  gulong h = g_signal_connect (late, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
-  lens_session_refresh_runs (late);
-  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
-  g_signal_handler_disconnect (late, h);
+  msr_test_session_refresh (late);
   guint n_sel;
   const gint64 *sel = backbones_selection (&n_sel);
   lens_session_set_selection (late, sel, n_sel);
@@ -1054,8 +1028,7 @@ test_late_dataset (void)
   g_assert_nonnull (lens_seesaw_page_get_error (st.sp));
 
   lens_backbones_page_set_baseline (st.bp, run_pop);
-  lens_session_load_async (late, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
+  msr_test_session_load (late);
   g_assert_true (iterate_until (late_done, &st));
   g_assert_null (lens_seesaw_page_get_error (st.sp));
   for (guint s = 0; s < rows.n_scenarios; s++)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "test-util.h"
 #include "test-gtk-util.h"
+#include "test-session-util.h"
 
 #include <adwaita.h>
 #include <math.h>
@@ -168,37 +169,6 @@ open_knowledge (void)
 
 /* ---- the fixture ---------------------------------------------------------------- */
 
-static void
-on_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_assert_true (lens_session_load_finish (LENS_SESSION (source), result, &error));
-  g_assert_no_error (error);
-  *(gboolean *) data = TRUE;
-}
-
-static void
-on_runs_changed (LensSession *s, gpointer data)
-{
-  *(gboolean *) data = TRUE;
-}
-
-static LensSession *
-open_session (void)
-{
-  g_autoptr(GError) error = NULL;
-  LensSession *s = lens_session_open (project_dir, &error);
-  g_assert_no_error (error);
-  gboolean loaded = FALSE, refreshed = FALSE;
-  lens_session_load_async (s, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
-  gulong h = g_signal_connect (s, "runs-changed", G_CALLBACK (on_runs_changed), &refreshed);
-  lens_session_refresh_runs (s);
-  g_assert_true (iterate_until (msr_test_flag_set, &refreshed));
-  g_signal_handler_disconnect (s, h);
-  return s;
-}
-
 /* STAR, small and briefly trained, evaluated on the test split with its
  * per-row scores; returns the evaluation run. */
 static gint64
@@ -247,9 +217,9 @@ build_fixture (void)
 
   /* Plain STAR first: a session opened now knows no LLM4MSR run. */
   run_star = train (FALSE, &model_star);
-  star_session = open_session ();
+  star_session = msr_test_session_open (project_dir);
   run_llm = train (TRUE, &model_llm);
-  session = open_session ();
+  session = msr_test_session_open (project_dir);
   g_assert_nonnull (lens_session_find_run (session, run_llm));
   g_assert_null (lens_session_find_run (star_session, run_llm));
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "test-util.h"
 #include "test-gtk-util.h"
+#include "test-session-util.h"
 #include "test-fixture.h"
 
 #include <adwaita.h>
@@ -79,15 +80,6 @@ gap_meter_stop (GapMeter *m)
 /* ---- sessions ----------------------------------------------------------- */
 
 static void
-on_loaded (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GError) error = NULL;
-  g_assert_true (lens_session_load_finish (LENS_SESSION (source), result, &error));
-  g_assert_no_error (error);
-  *(gboolean *) data = TRUE;
-}
-
-static void
 count_signal (gpointer instance, gpointer data)
 {
   (*(guint *) data)++;
@@ -103,31 +95,6 @@ count_reached (gpointer data)
 {
   CountAtLeast *c = data;
   return *c->counter >= c->want;
-}
-
-/* Waits for the next "runs-changed" after a refresh. */
-static void
-refresh_and_wait (LensSession *session)
-{
-  guint changed = 0;
-  gulong h = g_signal_connect (session, "runs-changed", G_CALLBACK (count_signal), &changed);
-  lens_session_refresh_runs (session);
-  CountAtLeast c = { &changed, 1 };
-  g_assert_true (iterate_until (count_reached, &c));
-  g_signal_handler_disconnect (session, h);
-}
-
-static LensSession *
-open_session (const char *dir)
-{
-  g_autoptr(GError) error = NULL;
-  LensSession *session = lens_session_open (dir, &error);
-  g_assert_no_error (error);
-  gboolean loaded = FALSE;
-  lens_session_load_async (session, NULL, on_loaded, &loaded);
-  g_assert_true (iterate_until (msr_test_flag_set, &loaded));
-  refresh_and_wait (session);
-  return session;
 }
 
 static GtkWindow *
@@ -425,7 +392,7 @@ run_matches (const MsrRunInfo *r, const char *text)
 static void
 test_runs_page (void)
 {
-  g_autoptr(LensSession) session = open_session (runs_project);
+  g_autoptr(LensSession) session = msr_test_session_open (runs_project);
   g_autoptr(GPtrArray) infos = store_runs (runs_project);
   /* Popularity eval, then dnn and star (train + eval each). */
   g_assert_cmpuint (infos->len, ==, 5);
@@ -667,7 +634,7 @@ test_runs_page_empty (void)
   msr_csv_schema_clear (&schema);
   g_assert_no_error (error);
 
-  g_autoptr(LensSession) session = open_session (dir);
+  g_autoptr(LensSession) session = msr_test_session_open (dir);
   g_assert_cmpuint (lens_session_get_runs (session)->len, ==, 0);
   GtkWidget *page = lens_runs_page_new ();
   GtkWindow *window = show_page (page);
@@ -702,7 +669,7 @@ on_page_error (LensPage *page, const char *message, gpointer data)
 static void
 test_train_form (void)
 {
-  g_autoptr(LensSession) session = open_session (train_project);
+  g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
   GtkWindow *window = show_page (page);
   lens_page_set_session (LENS_PAGE (page), session);
@@ -774,7 +741,7 @@ test_train_form (void)
 static void
 test_train_page (void)
 {
-  g_autoptr(LensSession) session = open_session (train_project);
+  g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
   GtkWindow *window = show_page (page);
   lens_page_set_session (LENS_PAGE (page), session);
@@ -908,7 +875,7 @@ test_train_page (void)
 static void
 test_evaluate_model (void)
 {
-  g_autoptr(LensSession) session = open_session (train_project);
+  g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
   GtkWindow *window = show_page (page);
   lens_page_set_session (LENS_PAGE (page), session);
