@@ -97,17 +97,6 @@ count_reached (gpointer data)
   return *c->counter >= c->want;
 }
 
-static GtkWindow *
-show_page (GtkWidget *page)
-{
-  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
-  gtk_window_set_default_size (window, 1280, 800);
-  gtk_window_set_child (window, page);
-  gtk_window_present (window);
-  msr_test_iterate_a_little ();
-  return window;
-}
-
 /* ---- the store, read independently of the pages ------------------------- */
 
 static GPtrArray *
@@ -398,7 +387,7 @@ test_runs_page (void)
   g_assert_cmpuint (infos->len, ==, 5);
 
   GtkWidget *page = lens_runs_page_new ();
-  GtkWindow *window = show_page (page);
+  GtkWindow *window = GTK_WINDOW (msr_test_show_in_window (page));
   lens_page_set_session (LENS_PAGE (page), session);
   msr_test_iterate_a_little ();
 
@@ -637,7 +626,7 @@ test_runs_page_empty (void)
   g_autoptr(LensSession) session = msr_test_session_open (dir);
   g_assert_cmpuint (lens_session_get_runs (session)->len, ==, 0);
   GtkWidget *page = lens_runs_page_new ();
-  GtkWindow *window = show_page (page);
+  GtkWindow *window = GTK_WINDOW (msr_test_show_in_window (page));
   lens_page_set_session (LENS_PAGE (page), session);
   msr_test_iterate_a_little ();
   g_assert_cmpuint (lens_table_get_n_rows (lens_page_get_table (LENS_PAGE (page))), ==, 0);
@@ -671,7 +660,7 @@ test_train_form (void)
 {
   g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
-  GtkWindow *window = show_page (page);
+  GtkWindow *window = GTK_WINDOW (msr_test_show_in_window (page));
   lens_page_set_session (LENS_PAGE (page), session);
   LensTrainPage *tp = LENS_TRAIN_PAGE (page);
 
@@ -743,7 +732,7 @@ test_train_page (void)
 {
   g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
-  GtkWindow *window = show_page (page);
+  GtkWindow *window = GTK_WINDOW (msr_test_show_in_window (page));
   lens_page_set_session (LENS_PAGE (page), session);
   LensTrainPage *tp = LENS_TRAIN_PAGE (page);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
@@ -877,7 +866,7 @@ test_evaluate_model (void)
 {
   g_autoptr(LensSession) session = msr_test_session_open (train_project);
   GtkWidget *page = lens_train_page_new ();
-  GtkWindow *window = show_page (page);
+  GtkWindow *window = GTK_WINDOW (msr_test_show_in_window (page));
   lens_page_set_session (LENS_PAGE (page), session);
   LensTrainPage *tp = LENS_TRAIN_PAGE (page);
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
