@@ -580,29 +580,6 @@ test_endpoints (void)
   g_assert_cmpstr (re->sources->pdata[0], ==, "m:scenario-v1");
 }
 
-static int
-run_cli (char **out, char **err, const char *first, ...)
-{
-  const char *cli = g_getenv ("MSR_CLI");
-  g_assert_nonnull (cli);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char * const *) argv->pdata,
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
-  g_assert_no_error (error);
-  return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
-}
-
 static void
 test_cli (void)
 {
@@ -610,7 +587,7 @@ test_cli (void)
   g_assert_cmpint (g_mkdir (parent, 0755), ==, 0);
   g_autofree char *dir = msr_test_llm_project (parent, "p");
   g_autofree char *out = NULL, *err = NULL;
-  int status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
+  int status = msr_test_run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
                         "--level", "scenario", "--concurrency", "2", "--json", NULL);
   g_assert_cmpint (status, ==, 0);
   g_autoptr(JsonNode) rep = json_from_string (out, NULL);
@@ -621,7 +598,7 @@ test_cli (void)
                    "cli-m:scenario-v1");
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "show", dir, "--scenario", MSR_TEST_LLM_SCENARIO_C, NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "show", dir, "--scenario", MSR_TEST_LLM_SCENARIO_C, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (out, "Profile of [" MSR_TEST_LLM_SCENARIO_C "]"));
   g_clear_pointer (&out, g_free);
@@ -629,7 +606,7 @@ test_cli (void)
 
   /* A failed request: reported, exit status 1. */
   server_script ("chat:u1", "4");
-  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
+  status = msr_test_run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, "--model", "cli-m",
                     "--users", "u1,u2,nobody", "--timeout", "5", NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (out, "1 answers added"));
@@ -639,7 +616,7 @@ test_cli (void)
   g_assert_nonnull (strstr (err, "1 request failed; run the same command again to retry it"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "generate", dir, "--endpoint", srv.http.base, NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (err, "--model"));
 }

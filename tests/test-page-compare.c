@@ -1041,53 +1041,6 @@ test_late_dataset (void)
 
 /* ---- export ---------------------------------------------------------------------- */
 
-static guint32
-be32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
-check_exports (LensChart *chart, const char *stem)
-{
-  g_autoptr(GError) error = NULL;
-  LensChartStyle style;
-  lens_chart_style_init (&style, FALSE);
-  static const struct { const char *ext; LensExportFormat format; } kinds[] = {
-    { "png", LENS_EXPORT_PNG }, { "svg", LENS_EXPORT_SVG }, { "pdf", LENS_EXPORT_PDF },
-  };
-  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
-    {
-      g_autofree char *name = g_strdup_printf ("%s.%s", stem, kinds[k].ext);
-      g_autofree char *path = g_build_filename (tmp_root, name, NULL);
-      g_autofree char *data = NULL;
-      gsize len = 0;
-      g_assert_true (lens_chart_export (chart, path, kinds[k].format, 640, 400, 144, &style, &error));
-      g_assert_no_error (error);
-      g_assert_true (g_file_get_contents (path, &data, &len, &error));
-      g_assert_no_error (error);
-      switch (kinds[k].format)
-        {
-        case LENS_EXPORT_PNG:
-          g_assert_cmpuint (len, >, 24);
-          g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
-          g_assert_cmpmem (data + 12, 4, "IHDR", 4);
-          /* 640 × 400 points at 144 dpi */
-          g_assert_cmpuint (be32 ((const guint8 *) data + 16), ==, 1280);
-          g_assert_cmpuint (be32 ((const guint8 *) data + 20), ==, 800);
-          break;
-        case LENS_EXPORT_SVG:
-          g_assert_nonnull (g_strstr_len (data, (gssize) len, "<svg"));
-          g_assert_nonnull (g_strstr_len (data, (gssize) len, "</svg>"));
-          break;
-        case LENS_EXPORT_PDF:
-          g_assert_true (len > 5 && memcmp (data, "%PDF-", 5) == 0);
-          g_assert_nonnull (g_strstr_len (data + len - MIN (len, 64), (gssize) MIN (len, 64), "%%EOF"));
-          break;
-        }
-    }
-}
-
 static void
 test_export (void)
 {
@@ -1102,7 +1055,7 @@ test_export (void)
   g_assert_true (iterate_until (backbones_idle, bpage));
   LensChart *heat = lens_page_get_chart (LENS_PAGE (bpage));
   g_assert_nonnull (heat);
-  check_exports (heat, "backbones");
+  msr_test_check_chart_exports (heat, tmp_root, "backbones", 24);
 
   GtkWidget *spage = lens_seesaw_page_new ();
   GtkWidget *swindow = msr_test_show_in_window (spage);
@@ -1110,7 +1063,7 @@ test_export (void)
   g_assert_true (iterate_until (seesaw_ready, spage));
   LensChart *div = lens_page_get_chart (LENS_PAGE (spage));
   g_assert_nonnull (div);
-  check_exports (div, "seesaw");
+  msr_test_check_chart_exports (div, tmp_root, "seesaw", 24);
 
   /* The tables export as CSV with a header line. */
   g_autoptr(GError) error = NULL;

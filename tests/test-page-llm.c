@@ -889,56 +889,6 @@ test_users (void)
 
 /* ---- export ----------------------------------------------------------------------------- */
 
-static guint32
-be32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-/* PNG, SVG and PDF, as /page/export in test-page-compare.c writes them. */
-static void
-check_exports (LensChart *chart, const char *stem)
-{
-  g_autoptr(GError) error = NULL;
-  g_assert_nonnull (chart);
-  LensChartStyle style;
-  lens_chart_style_init (&style, FALSE);
-  static const struct { const char *ext; LensExportFormat format; } kinds[] = {
-    { "png", LENS_EXPORT_PNG }, { "svg", LENS_EXPORT_SVG }, { "pdf", LENS_EXPORT_PDF },
-  };
-  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
-    {
-      g_autofree char *name = g_strdup_printf ("%s.%s", stem, kinds[k].ext);
-      g_autofree char *path = g_build_filename (tmp_root, name, NULL);
-      g_autofree char *data = NULL;
-      gsize len = 0;
-      g_assert_true (lens_chart_export (chart, path, kinds[k].format, 640, 400, 144, &style, &error));
-      g_assert_no_error (error);
-      g_assert_true (g_file_get_contents (path, &data, &len, &error));
-      g_assert_no_error (error);
-      /* More than an empty page: axes, labels and marks. */
-      g_assert_cmpuint (len, >, 2000);
-      switch (kinds[k].format)
-        {
-        case LENS_EXPORT_PNG:
-          g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
-          g_assert_cmpmem (data + 12, 4, "IHDR", 4);
-          g_assert_cmpuint (be32 ((const guint8 *) data + 16), ==, 1280);
-          g_assert_cmpuint (be32 ((const guint8 *) data + 20), ==, 800);
-          break;
-        case LENS_EXPORT_SVG:
-          g_assert_nonnull (g_strstr_len (data, (gssize) len, "<svg"));
-          g_assert_nonnull (g_strstr_len (data, (gssize) len, "</svg>"));
-          break;
-        case LENS_EXPORT_PDF:
-          g_assert_true (len > 5 && memcmp (data, "%PDF-", 5) == 0);
-          g_assert_nonnull (g_strstr_len (data + len - MIN (len, 64), (gssize) MIN (len, 64), "%%EOF"));
-          break;
-        }
-      g_unlink (path);
-    }
-}
-
 /* A table's CSV file: the header, then its rows. */
 static void
 check_table_export (LensTable *table, const char *stem, const char *first_column)
@@ -971,7 +921,7 @@ test_correlations_export (void)
   for (guint i = 0; i < views->len; i++)
     {
       g_autofree char *stem = g_strdup_printf ("correlations-%u", i);
-      check_exports (lens_chart_view_get_chart (views->pdata[i]), stem);
+      msr_test_check_chart_exports (lens_chart_view_get_chart (views->pdata[i]), tmp_root, stem, 2000);
     }
   check_table_export (lens_page_get_table (LENS_PAGE (page)), "correlations", "Matrix");
   close_window (window);
@@ -987,11 +937,11 @@ test_meta_export (void)
   g_assert_true (iterate_until (meta_ready, mp));
   /* The layers, their spectra and the map; the page has no table. */
   g_assert_true (lens_page_get_chart (LENS_PAGE (page)) == lens_meta_page_get_user_chart (mp));
-  check_exports (lens_meta_page_get_scenario_chart (mp), "meta-scenario");
-  check_exports (lens_meta_page_get_scenario_spectrum_chart (mp), "meta-scenario-spectrum");
-  check_exports (lens_meta_page_get_user_chart (mp), "meta-user");
-  check_exports (lens_meta_page_get_spectrum_chart (mp), "meta-user-spectrum");
-  check_exports (lens_meta_page_get_map_chart (mp), "meta-map");
+  msr_test_check_chart_exports (lens_meta_page_get_scenario_chart (mp), tmp_root, "meta-scenario", 2000);
+  msr_test_check_chart_exports (lens_meta_page_get_scenario_spectrum_chart (mp), tmp_root, "meta-scenario-spectrum", 2000);
+  msr_test_check_chart_exports (lens_meta_page_get_user_chart (mp), tmp_root, "meta-user", 2000);
+  msr_test_check_chart_exports (lens_meta_page_get_spectrum_chart (mp), tmp_root, "meta-user-spectrum", 2000);
+  msr_test_check_chart_exports (lens_meta_page_get_map_chart (mp), tmp_root, "meta-map", 2000);
   g_assert_null (lens_page_get_table (LENS_PAGE (page)));
   close_window (window);
 }
@@ -1004,7 +954,7 @@ test_users_export (void)
   lens_page_set_session (LENS_PAGE (page), session);
   g_assert_true (iterate_until (users_idle, page));
   /* The Δ bars and the user's rows. */
-  check_exports (lens_page_get_chart (LENS_PAGE (page)), "users");
+  msr_test_check_chart_exports (lens_page_get_chart (LENS_PAGE (page)), tmp_root, "users", 2000);
   check_table_export (lens_page_get_table (LENS_PAGE (page)), "users", "Scenario");
   close_window (window);
 }

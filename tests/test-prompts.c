@@ -882,29 +882,6 @@ test_is_batch_output (void)
 
 /* ---- the CLI ------------------------------------------------------------- */
 
-static int
-run_cli (char **out, char **err, const char *first, ...)
-{
-  const char *cli = g_getenv ("MSR_CLI");
-  g_assert_nonnull (cli);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) cli);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char * const *) argv->pdata,
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
-  g_assert_no_error (error);
-  return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
-}
-
 static void
 test_cli (void)
 {
@@ -914,7 +891,7 @@ test_cli (void)
   g_autofree char *dir = msr_test_llm_project (parent, "p");
   g_autofree char *req = g_build_filename (parent, "req.jsonl", NULL);
   g_autofree char *out = NULL, *err = NULL;
-  int status = run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--users", "u1, u2,nobody",
+  int status = msr_test_run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--users", "u1, u2,nobody",
                         "--model", "m1", "--out", req, "--json", NULL);
   g_assert_cmpint (status, ==, 0);
   g_autoptr(JsonNode) rep = parse_json (out);
@@ -935,21 +912,21 @@ test_cli (void)
   g_autofree char *ans = write_file ("answers.jsonl", answers);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "import", dir, ans, NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "import", dir, ans, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (out, "2 answers added"));
   g_assert_nonnull (strstr (out, "line 3 (user:u3): HTTP 429"));
   g_assert_nonnull (strstr (out, "source m1:user-v1"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "import", dir, ans, "--json", NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "import", dir, ans, "--json", NULL);
   g_assert_cmpint (status, ==, 0);
   g_autoptr(JsonNode) again = parse_json (out);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (again), "already_stored"), ==, 2);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   /* CSV options do not apply to batch output. */
-  status = run_cli (&out, &err, "knowledge", "import", dir, ans, "--level", "user", NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "import", dir, ans, "--level", "user", NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (err, "do not apply"));
   g_clear_pointer (&out, g_free);
@@ -960,7 +937,7 @@ test_cli (void)
   g_ptr_array_add (bad, chat_output ("user:u4", "m1", "fine"));
   g_ptr_array_add (bad, g_strdup ("{oops"));
   g_autofree char *badp = write_file ("bad.jsonl", bad);
-  status = run_cli (&out, &err, "knowledge", "import", dir, badp, NULL);
+  status = msr_test_run_cli (&out, &err, "knowledge", "import", dir, badp, NULL);
   g_assert_cmpint (status, ==, 1);
   g_autofree char *where = g_strdup_printf ("%s: line 2:", badp);
   g_assert_nonnull (strstr (err, where));
@@ -969,7 +946,7 @@ test_cli (void)
 
   /* The second pass writes embeddings requests for the stored answers. */
   g_autofree char *emb = g_build_filename (parent, "emb.jsonl", NULL);
-  status = run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--embed-responses",
+  status = msr_test_run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--embed-responses",
                     "--embeddings-model", "e1", "--out", emb, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (out, "2 embeddings requests (responses of m1:user-v1, model e1)"));
@@ -977,7 +954,7 @@ test_cli (void)
   g_assert_cmpuint (g_strv_length (elines), ==, 2);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  status = run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--embed-responses", "--out", emb,
+  status = msr_test_run_cli (&out, &err, "knowledge", "prompts", dir, "--level", "user", "--embed-responses", "--out", emb,
                     NULL);
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (err, "--embeddings-model"));

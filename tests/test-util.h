@@ -1,8 +1,10 @@
 /* test-util.h: helpers every test program shares. */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdarg.h>
 
 /* A path below the shared real data (MSR_SHARED_DATA, set by the test
  * environment), or NULL when it is absent: callers skip then. */
@@ -67,4 +69,29 @@ msr_test_oracle_dir (void)
       dir = g_build_filename (root ? root : "/nonexistent", "oracles", "metrics", NULL);
     }
   return dir;
+}
+
+/* Runs $MSR_CLI with the NULL-terminated arguments; its standard output
+ * and error in *out and *err; its exit status, or -1 when it did not exit. */
+static inline int
+msr_test_run_cli (char **out, char **err, const char *first, ...)
+{
+  const char *cli = g_getenv ("MSR_CLI");
+  g_assert_nonnull (cli);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) cli);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char * const *) argv->pdata,
+                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                                &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
 }
