@@ -486,23 +486,7 @@ typedef struct {
 static double
 gauss_next (Gauss *g)
 {
-  if (g->has_spare)
-    {
-      g->has_spare = FALSE;
-      return g->spare;
-    }
-  double u, v, s;
-  do
-    {
-      u = 2.0 * msr_rng_uniform (&g->rng) - 1.0;
-      v = 2.0 * msr_rng_uniform (&g->rng) - 1.0;
-      s = u * u + v * v;
-    }
-  while (s >= 1.0 || s == 0.0);
-  double f = sqrt (-2.0 * log (s) / s);
-  g->spare = v * f;
-  g->has_spare = TRUE;
-  return u * f;
+  return msr_rng_normal (&g->rng, &g->spare, &g->has_spare);
 }
 
 /* ---- fitting ------------------------------------------------------------- */

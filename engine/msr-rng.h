@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <math.h>
 
 G_BEGIN_DECLS
 
@@ -74,6 +75,30 @@ static inline double
 msr_rng_uniform (MsrRng *rng)
 {
   return (double) (msr_rng_next (rng) >> 11) * 0x1.0p-53;
+}
+
+/* Standard normal by Marsaglia's polar method: each round makes two
+ * values, the second kept in *spare (with *has_spare) for the next call. */
+static inline double
+msr_rng_normal (MsrRng *rng, double *spare, gboolean *has_spare)
+{
+  if (*has_spare)
+    {
+      *has_spare = FALSE;
+      return *spare;
+    }
+  double u, v, s;
+  do
+    {
+      u = 2.0 * msr_rng_uniform (rng) - 1.0;
+      v = 2.0 * msr_rng_uniform (rng) - 1.0;
+      s = u * u + v * v;
+    }
+  while (s >= 1.0 || s == 0.0);
+  double f = sqrt (-2.0 * log (s) / s);
+  *spare = v * f;
+  *has_spare = TRUE;
+  return u * f;
 }
 
 /* Fisher-Yates shuffle of n 32-bit values. */

@@ -289,23 +289,7 @@ stream_init (Stream *st, guint64 seed, guint64 stream)
 static double
 normal (Stream *st)
 {
-  if (st->has_spare)
-    {
-      st->has_spare = FALSE;
-      return st->spare;
-    }
-  double u, v, s;
-  do
-    {
-      u = 2.0 * msr_rng_uniform (&st->rng) - 1.0;
-      v = 2.0 * msr_rng_uniform (&st->rng) - 1.0;
-      s = u * u + v * v;
-    }
-  while (s >= 1.0 || s == 0.0);
-  double f = sqrt (-2.0 * log (s) / s);
-  st->spare = v * f;
-  st->has_spare = TRUE;
-  return u * f;
+  return msr_rng_normal (&st->rng, &st->spare, &st->has_spare);
 }
 
 /* Index of the first cumulative weight above u·total (cum ascending). */
