@@ -899,13 +899,7 @@ check_line (Import *im, guint lineno, Line *l, GError **error)
 static gboolean
 flush_entries (Import *im, GError **error)
 {
-  guint added = 0, skipped = 0;
-  gboolean ok = msr_knowledge_add_entries (im->k, im->import_id, (const MsrKnowledgeEntry *) im->entries->data,
-                                           im->entries->len, &added, &skipped, error);
-  im->r->added += added;
-  im->r->already += skipped;
-  g_array_set_size (im->entries, 0);
-  return ok;
+  return msr_knowledge_flush_entries (im->k, im->import_id, im->entries, &im->r->added, &im->r->already, error);
 }
 
 /* Pass 2: the responses, each with its prompt re-created. */

@@ -106,13 +106,7 @@ entry_clear (MsrKnowledgeEntry *e)
 static gboolean
 flush (MsrKnowledge *k, gint64 import_id, GArray *batch, MsrKnowledgeImportReport *r, GError **error)
 {
-  guint added = 0, skipped = 0;
-  gboolean ok = msr_knowledge_add_entries (k, import_id, (const MsrKnowledgeEntry *) batch->data, batch->len,
-                                           &added, &skipped, error);
-  r->added += added;
-  r->already += skipped;
-  g_array_set_size (batch, 0);
-  return ok;
+  return msr_knowledge_flush_entries (k, import_id, batch, &r->added, &r->already, error);
 }
 
 MsrKnowledgeImportReport *

@@ -363,6 +363,19 @@ msr_knowledge_entry_free (MsrKnowledgeEntry *e)
 }
 
 gboolean
+msr_knowledge_flush_entries (MsrKnowledge *self, gint64 import_id, GArray *batch, guint *added, guint *already,
+                             GError **error)
+{
+  guint n_added = 0, n_skipped = 0;
+  gboolean ok = msr_knowledge_add_entries (self, import_id, (const MsrKnowledgeEntry *) batch->data, batch->len,
+                                           &n_added, &n_skipped, error);
+  *added += n_added;
+  *already += n_skipped;
+  g_array_set_size (batch, 0);
+  return ok;
+}
+
+gboolean
 msr_knowledge_add_entries (MsrKnowledge *self, gint64 import_id, const MsrKnowledgeEntry *entries, guint n,
                            guint *n_added, guint *n_skipped, GError **error)
 {

@@ -97,6 +97,12 @@ void        msr_knowledge_entry_free   (MsrKnowledgeEntry *entry);
 gboolean    msr_knowledge_add_entries  (MsrKnowledge *knowledge, gint64 import_id,
                                         const MsrKnowledgeEntry *entries, guint n,
                                         guint *n_added, guint *n_skipped, GError **error);
+/* Adds the entries pending in batch (an array of MsrKnowledgeEntry) as
+ * msr_knowledge_add_entries does, adds the counts to *added and
+ * *already, and empties batch (which frees its entries, when it has a
+ * clear function). */
+gboolean    msr_knowledge_flush_entries (MsrKnowledge *knowledge, gint64 import_id, GArray *batch,
+                                         guint *added, guint *already, GError **error);
 /* Entries of a level (all levels when level < 0), optionally of one source,
  * ordered by level, source and key; with_text FALSE leaves prompt and
  * response NULL (a listing). */

@@ -184,13 +184,7 @@ flush_entries (Gen *g, GError **error)
 {
   if (g->entries->len == 0)
     return TRUE;
-  guint added = 0, skipped = 0;
-  gboolean ok = msr_knowledge_add_entries (g->k, g->import_id, (const MsrKnowledgeEntry *) g->entries->data,
-                                           g->entries->len, &added, &skipped, error);
-  g->r->added += added;
-  g->r->already += skipped;
-  g_array_set_size (g->entries, 0);
-  return ok;
+  return msr_knowledge_flush_entries (g->k, g->import_id, g->entries, &g->r->added, &g->r->already, error);
 }
 
 static gboolean
