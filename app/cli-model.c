@@ -839,7 +839,7 @@ cli_inspect (int argc, char **argv)
   g_autoptr(MsrModel) model = msr_model_load (argv[1], &error);
   if (model == NULL)
     return cli_fail (error);
-  g_autofree char *sha = msr_pipeline_file_sha256 (argv[1], &error);
+  g_autofree char *sha = msr_file_sha256 (argv[1], &error);
   if (sha == NULL)
     return cli_fail (error);
   MsrParams *ps = msr_model_get_params (model);

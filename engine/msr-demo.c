@@ -1,6 +1,7 @@
 /* msr-demo.c: finding data for, creating and training the demo project. */
 #include "config.h"
 #include "msr-demo.h"
+#include "msr-file.h"
 #include "msr-fetch.h"
 #include "msr-knowledge-import.h"
 #include "msr-knowledge-vectors.h"
@@ -208,7 +209,7 @@ add_movielens_knowledge (const char *dir, const char *knowledge_dir, char **note
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
       g_autofree char *path = g_build_filename (found, files[i].file, NULL);
-      g_autofree char *sha = msr_pipeline_file_sha256 (path, error);
+      g_autofree char *sha = msr_file_sha256 (path, error);
       if (sha == NULL)
         return FALSE;
       if (strcmp (sha, files[i].sha) != 0)

@@ -86,3 +86,17 @@ msr_file_replace_contents (const char *path, const void *bytes, gsize len, int m
   return TRUE;
 }
 
+
+char *
+msr_file_sha256 (const char *path, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, &local);
+  if (map == NULL)
+    {
+      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot read: %s", path, local->message);
+      return NULL;
+    }
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (map),
+                                      g_mapped_file_get_length (map));
+}

@@ -15,4 +15,8 @@ G_BEGIN_DECLS
  * names is replaced and the link stays. MSR_ERROR_IO naming path. */
 gboolean msr_file_replace_contents (const char *path, const void *data, gsize len, int mode, GError **error);
 
+/* The SHA-256 of the file's bytes, as 64 lower-case hex digits;
+ * MSR_ERROR_IO naming path when it cannot be read. */
+char    *msr_file_sha256 (const char *path, GError **error);
+
 G_END_DECLS

@@ -996,20 +996,6 @@ store_embedding (Import *im, guint lineno, Line *l, GError **error)
   return ids->len < im->batch_size || flush_vectors (im, encoder, error);
 }
 
-static char *
-file_sha256 (const char *path, GError **error)
-{
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, &local);
-  if (map == NULL)
-    {
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot read: %s", path, local->message);
-      return NULL;
-    }
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (map),
-                                      g_mapped_file_get_length (map));
-}
-
 /* The vectors of every encoder; -1 with an error. */
 static gint64
 count_vectors (MsrKnowledge *k, GError **error)
@@ -1131,7 +1117,7 @@ msr_knowledge_import_batch (MsrKnowledge *k, const MsrKnowledgeBatchImport *o, c
     }
 
   {
-    g_autofree char *sha = file_sha256 (o->path, error);
+    g_autofree char *sha = msr_file_sha256 (o->path, error);
     if (sha == NULL)
       goto out;
     g_autofree char *abs = g_canonicalize_filename (o->path, NULL);

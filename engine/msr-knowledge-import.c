@@ -1,6 +1,7 @@
 /* msr-knowledge-import.c: see msr-knowledge-import.h. */
 #include "config.h"
 #include "msr-knowledge-import.h"
+#include "msr-file.h"
 #include "msr-csv.h"
 
 #include <json-glib/json-glib.h>
@@ -38,16 +39,6 @@ msr_knowledge_dataset_keys (const MsrDataset *ds, MsrKnowledgeLevel level)
         g_strv_builder_add (b, msr_dataset_get_field_value (ds, field, (gint32) c));
     }
   return g_strv_builder_end (b);
-}
-
-static char *
-file_sha256 (const char *path, GError **error)
-{
-  g_autoptr(GMappedFile) map = g_mapped_file_new (path, FALSE, error);
-  if (map == NULL)
-    return NULL;
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (map),
-                                      g_mapped_file_get_length (map));
 }
 
 static void
@@ -126,7 +117,7 @@ msr_knowledge_import_csv (MsrKnowledge *k, const MsrKnowledgeCsvImport *o, const
   int text_col = msr_csv_reader_require_column (csv, o->text_column, "text", error);
   if (text_col < 0)
     return NULL;
-  g_autofree char *sha = file_sha256 (o->path, error);
+  g_autofree char *sha = msr_file_sha256 (o->path, error);
   if (sha == NULL)
     return NULL;
 

@@ -1,6 +1,7 @@
 /* msr-pipeline.c: train, evaluate and record, as one step each. */
 #include "config.h"
 #include "msr-pipeline.h"
+#include "msr-file.h"
 #include "msr-knowledge-vectors.h"
 #include <json-glib/json-glib.h>
 #include "msr-results.h"
@@ -8,20 +9,6 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-
-char *
-msr_pipeline_file_sha256 (const char *path, GError **error)
-{
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GMappedFile) mf = g_mapped_file_new (path, FALSE, &local);
-  if (mf == NULL)
-    {
-      g_set_error (error, MSR_ERROR, MSR_ERROR_IO, "%s: cannot read: %s", path, local->message);
-      return NULL;
-    }
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (mf),
-                                      g_mapped_file_get_length (mf));
-}
 
 static MsrResults *
 open_results (MsrProject *project, GError **error)
@@ -37,7 +24,7 @@ msr_pipeline_record_training (MsrProject *project, MsrModel *model, const char *
   g_autoptr(MsrResults) results = open_results (project, error);
   if (results == NULL)
     return 0;
-  g_autofree char *sha = msr_pipeline_file_sha256 (model_path, error);
+  g_autofree char *sha = msr_file_sha256 (model_path, error);
   if (sha == NULL)
     return 0;
   g_autofree char *abs = g_canonicalize_filename (model_path, NULL);
@@ -192,7 +179,7 @@ msr_pipeline_evaluate (MsrProject *project, const MsrDataset *ds, MsrModel *mode
   g_autoptr(MsrResults) results = open_results (project, error);
   if (results == NULL)
     return NULL;
-  g_autofree char *sha = model_path ? msr_pipeline_file_sha256 (model_path, error) : NULL;
+  g_autofree char *sha = model_path ? msr_file_sha256 (model_path, error) : NULL;
   if (model_path && sha == NULL)
     return NULL;
   g_autofree char *abs = model_path ? g_canonicalize_filename (model_path, NULL) : NULL;

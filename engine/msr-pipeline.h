@@ -94,9 +94,6 @@ MsrModel *msr_pipeline_new_model (MsrProject           *project,
  * and vectors it was trained with). */
 MsrModel *msr_pipeline_load_model (MsrProject *project, const char *path, GError **error);
 
-/* SHA-256 of a file, hex. */
-char    *msr_pipeline_file_sha256 (const char *path, GError **error);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsrEvaluation, msr_evaluation_free)
 
 G_END_DECLS
